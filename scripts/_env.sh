@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Shared set-up for scripts/*.sh: create (once) and reuse the virtual environment .venv/ in the repo,
+# and (re)install the package from pyproject.toml whenever pyproject.toml changes.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "[setup] creating .venv with $($PY --version 2>&1)"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.xgnn_jax_installed
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "[setup] installing xgnn_jax and its dependencies from pyproject.toml into .venv (first run takes a few minutes)"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+export PATH="$ROOT/.venv/bin:$PATH"
+export MPLBACKEND=Agg

@@ -1,0 +1,3 @@
+from xgnn_jax.cli import main
+
+raise SystemExit(main())

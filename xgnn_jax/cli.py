@@ -1,0 +1,127 @@
+"""Command line: ``python -m xgnn_jax {list, run, run-all, report}``.
+
+    python -m xgnn_jax list                         # the studies, their claims and quick/full run times
+    python -m xgnn_jax run zero_init --seeds 512    # one study, quick setting with overrides
+    python -m xgnn_jax run zero_init --full         # one study, full setting
+    python -m xgnn_jax run zero_init --help         # that study's options
+    python -m xgnn_jax run-all [--full] [--only a,b] [--results DIR]   # every study, then the report
+    python -m xgnn_jax report [--results DIR]       # rebuild results/REPORT.md from the results folders
+
+Studies are the modules of the ``experiments`` package that define ``STUDY``; they are found at run time
+(``importlib``), so the library itself never imports a study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+from xgnn_jax import experiment, report
+
+
+def discover() -> dict[str, experiment.Study]:
+    """All studies, by name, in report order."""
+    try:
+        pkg = importlib.import_module("experiments")
+    except ImportError as e:  # pragma: no cover - only when the package is installed without its studies
+        raise SystemExit(f"cannot import the 'experiments' package ({e}); run from the repository root") from e
+    found = []
+    for info in pkgutil.iter_modules(pkg.__path__):
+        if info.name.startswith("_") or info.ispkg:
+            continue
+        mod = importlib.import_module(f"experiments.{info.name}")
+        study = getattr(mod, "STUDY", None)
+        if isinstance(study, experiment.Study):
+            found.append(study)
+    found.sort(key=lambda s: (s.order, s.name))
+    return {s.name: s for s in found}
+
+
+def _get(studies: dict[str, experiment.Study], name: str) -> experiment.Study:
+    if name not in studies:
+        raise SystemExit(f"unknown study {name!r}; valid studies: {', '.join(studies)}")
+    return studies[name]
+
+
+def cmd_list(studies) -> int:
+    for s in studies.values():
+        print(f"{s.name:24s} claims {','.join(s.claims) or '-':18s} {s.title}")
+    return 0
+
+
+def cmd_run(studies, argv: list[str]) -> int:
+    if not argv or argv[0].startswith("-"):
+        raise SystemExit(f"usage: python -m xgnn_jax run STUDY [--full] [--FIELD VALUE ...]\n"
+                         f"valid studies: {', '.join(studies)}")
+    study = _get(studies, argv[0])
+    experiment.main(study, argv[1:])
+    return 0
+
+
+def cmd_run_all(studies, argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="python -m xgnn_jax run-all",
+                                description="Run every study (quick setting by default), then write the report.")
+    p.add_argument("--full", action="store_true", help="use every study's full setting (much longer)")
+    p.add_argument("--only", default="", help="comma-separated study names to run (default: all)")
+    p.add_argument("--results", default="results", help="results folder (default: results)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = p.parse_args(argv)
+    chosen = list(studies.values())
+    if args.only:
+        names = [n.strip() for n in args.only.split(",") if n.strip()]
+        chosen = [_get(studies, n) for n in names]
+    mode = "full" if args.full else "quick"
+    estimate = sum(getattr(s.config, "ESTIMATED_SECONDS", {}).get(mode, 0) for s in chosen)
+    print(f"Running {len(chosen)} studies in {mode} mode"
+          + (f"; estimated time about {estimate / 60:.0f} min on 2 CPU cores" if estimate else "")
+          + f"; results in {args.results}/")
+    failures = []
+    t0 = time.perf_counter()
+    for i, study in enumerate(chosen, 1):
+        print(f"[{i}/{len(chosen)}] {study.name}: {study.title}", flush=True)
+        config = study.full_config() if args.full else study.quick_config()
+        try:
+            experiment.run_study(study, config, results_root=args.results, progress=not args.quiet)
+        except Exception as e:  # one broken study must not hide the others' results
+            import traceback
+
+            traceback.print_exc()
+            failures.append((study.name, repr(e)))
+    path = report.write_report(args.results, studies=studies, failures=dict(failures))
+    print(f"All done in {time.perf_counter() - t0:.0f} s. Report: {path}")
+    if failures:
+        print("FAILED studies: " + ", ".join(n for n, _ in failures), file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = ("list", "run", "run-all", "report")
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        try:
+            print("Studies:")
+            cmd_list(discover())
+        except SystemExit:
+            pass
+        return 0
+    cmd, rest = argv[0], argv[1:]
+    if cmd not in commands:
+        raise SystemExit(f"unknown command {cmd!r}; valid commands: {', '.join(commands)}")
+    studies = discover()
+    if cmd == "list":
+        return cmd_list(studies)
+    if cmd == "run":
+        return cmd_run(studies, rest)
+    if cmd == "run-all":
+        return cmd_run_all(studies, rest)
+    p = argparse.ArgumentParser(prog="python -m xgnn_jax report")
+    p.add_argument("--results", default="results")
+    args = p.parse_args(rest)
+    print(report.write_report(Path(args.results), studies=studies))
+    return 0
