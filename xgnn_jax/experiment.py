@@ -5,7 +5,7 @@ A study is a module ``experiments/<name>.py`` that defines
 * ``Config``: a frozen dataclass whose defaults are the *quick* setting (seconds on 2 CPU cores), and whose
   ``full()`` classmethod returns the full setting. Every field is a CLI flag.
 * ``run(config, out_dir=None, progress=True) -> dict``: does the work (callable from a notebook), writes the
-  results folder when ``out_dir`` is given (:func:`write_results`) and returns the summary.
+  results folder when ``out_dir`` is given and returns the summary, both through :func:`finish`.
 * ``STUDY = Study(...)``: its name, title, the claims it measures, and an ``order`` in the report.
 * ``if __name__ == "__main__": experiment.main(STUDY)``.
 
@@ -19,7 +19,7 @@ Results folder ``results/<study>/``:
 | ``summary.json`` | measured numbers and a :class:`Verdict` per claim |
 | ``*.png`` | figures |
 
-:func:`xgnn_jax.report.write_report` turns all ``summary.json`` files into ``results/REPORT.md``.
+:func:`finish` writes the folder; :func:`xgnn_jax.report.write_report` turns all ``summary.json`` files into ``results/REPORT.md``.
 """
 
 from __future__ import annotations
@@ -188,14 +188,19 @@ def write_npz(path: Path, arrays: Mapping[str, Any]) -> None:
     atomic_write_bytes(Path(path), buf.getvalue())
 
 
-def write_results(out_dir: str | Path, study: Study, config: Any, summary: dict, *,
-                  arrays: Mapping[str, Any] | None = None, wall_time_s: float | None = None,
-                  seed: int | None = None, extra_meta: Mapping[str, Any] | None = None) -> Path:
-    """Write ``config.json``, ``meta.json``, ``arrays.npz`` and ``summary.json`` into ``out_dir``.
+def finish(study: Study, config: Any, summary: dict, out_dir: str | Path | None, *,
+           arrays: Mapping[str, Any] | None = None, wall_time_s: float | None = None,
+           seed: int | None = None, extra_meta: Mapping[str, Any] | None = None) -> dict:
+    """The last line of every study's ``run``: returns the JSON-ready summary and, when ``out_dir`` is given,
+    writes ``config.json``, ``meta.json``, ``arrays.npz`` and ``summary.json`` there.
 
     ``summary`` holds the measured numbers; its ``"verdicts"`` entry is a list of :class:`Verdict`.
     Figures are saved by the study itself (see :func:`xgnn_jax.plotting.save`) and named in the verdicts.
     """
+    body = to_jsonable({"study": study.name, "title": study.title, "claims": list(study.claims),
+                        "wall_time_s": wall_time_s, **summary})
+    if out_dir is None:
+        return body
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", config)
@@ -213,10 +218,8 @@ def write_results(out_dir: str | Path, study: Study, config: Any, summary: dict,
     write_json(out / "meta.json", meta)
     if arrays:
         write_npz(out / "arrays.npz", arrays)
-    body = {"study": study.name, "title": study.title, "claims": list(study.claims),
-            "wall_time_s": wall_time_s, **summary}
     write_json(out / "summary.json", body)
-    return out
+    return body
 
 
 # ---------------------------------------------------------------------------------------------- progress

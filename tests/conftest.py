@@ -1,0 +1,27 @@
+"""Shared test settings: headless figures, seeded keys, and a float64 switch that restores the old value.
+
+float64 (``jax_enable_x64``) is process-wide in JAX; tests that need it use the ``x64`` fixture, which turns it
+on for that test only.
+"""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def x64():
+    old = jax.config.jax_enable_x64
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", old)
+
+
+@pytest.fixture
+def key():
+    return jax.random.key(0)
