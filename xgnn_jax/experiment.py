@@ -257,7 +257,7 @@ def parse_config(study: Study, argv: list[str] | None = None):
     description = (f"{study.title} (claims {', '.join(study.claims) or '-'}). Defaults shown are the "
                    f"{'full' if full else 'quick'} setting; pass --full for the full one.")
     return tyro.cli(study.config, default=default, args=argv, description=description,
-                    config=(tyro.conf.FlagConversionOff,)), full
+                    prog=f"python -m xgnn_jax run {study.name}", config=(tyro.conf.FlagConversionOff,)), full
 
 
 def run_study(study: Study, config: Any, *, results_root: str | Path = "results", progress: bool = True) -> dict:
