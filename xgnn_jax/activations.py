@@ -46,7 +46,9 @@ def tanh(z: Array) -> Array:
 
 
 def relu(z: Array) -> Array:
-    return jnp.maximum(z, 0)
+    # jax.nn.relu, not jnp.maximum(z, 0): autodiff of jnp.maximum splits the tie and gives relu'(0) = 0.5,
+    # while jax.nn.relu's derivative at 0 is 0, the value d_relu (and the manual backprop) uses.
+    return jax.nn.relu(z)
 
 
 def identity(z: Array) -> Array:
