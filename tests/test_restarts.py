@@ -1,0 +1,139 @@
+"""Tests of the restart engine: keys, chunks, grids, outcomes, divergence, persistence, devices, bad input."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from xgnn_jax import restarts, train
+from xgnn_jax.mlp import MLP
+
+ROOT = Path(__file__).resolve().parent.parent
+X_XOR = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32)
+Y_XOR = jnp.array([[0], [1], [1], [0]], jnp.float32)
+
+
+def tiny_run(key, hp):
+    """A small run with a matrix product and a mean: gradient descent on a random least-squares problem."""
+    k1, k2 = jax.random.split(key)
+    w0 = jax.random.normal(k1, (3,)) * hp["scale"]
+    a = jax.random.normal(k2, (5, 3))
+
+    def step(w, _):
+        g = a.T @ (a @ w - 1.0) / 5.0
+        w = w - hp["lr"] * g
+        return w, jnp.mean((a @ w - 1.0) ** 2)
+
+    w, losses = jax.lax.scan(step, w0, None, length=30)
+    return {"w0": w0, "final_loss": losses[-1], "w": w}
+
+
+HP = {"lr": 0.1, "scale": 1.0}
+
+
+@pytest.fixture(scope="module")
+def xor_run():
+    return train.make_run(MLP((2, 2, 1)), train.Data(X_XOR, Y_XOR), train.TrainConfig(epochs=40))
+
+
+def test_restart_key_depends_on_seed_and_index_only():
+    a = restarts.sweep(tiny_run, 3, 10, HP, chunk_size=4, execution="vmap", progress=False)
+    b = restarts.sweep(tiny_run, 3, 7, HP, chunk_size=7, execution="map", progress=False)
+    # Initial parameters are bit-identical whatever R, chunking or execution...
+    np.testing.assert_array_equal(a["w0"][:7], b["w0"])
+    expected = jax.vmap(lambda i: tiny_run(jax.random.fold_in(jax.random.key(3), i), HP)["w0"])(jnp.arange(7))
+    np.testing.assert_array_equal(b["w0"], np.asarray(expected))
+    # ...trajectories agree to float tolerance (different batch shapes may reorder the products' sums).
+    np.testing.assert_allclose(a["w"][:7], b["w"], rtol=1e-5, atol=1e-6)
+    assert a.computed_chunks == [0, 1, 2] and a.chunk_size == 4
+
+
+def test_same_layout_reruns_are_bit_identical():
+    a = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, progress=False)
+    b = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, progress=False)
+    jax.tree.map(np.testing.assert_array_equal, a.outcomes, b.outcomes)
+    c = restarts.sweep(tiny_run, 1, 9, HP, chunk_size=4, progress=False)
+    assert not np.array_equal(a["w0"], c["w0"])
+
+
+def test_grid_product_shapes_table_and_common_keys():
+    g = restarts.grid(lr=[0.05, 0.1], scale=[0.5, 1.0, 2.0])
+    np.testing.assert_array_equal(g["lr"], np.float32([0.05, 0.05, 0.05, 0.1, 0.1, 0.1]))
+    np.testing.assert_array_equal(g["scale"], np.float32([0.5, 1, 2, 0.5, 1, 2]))
+    res = restarts.sweep(tiny_run, 0, 5, g, chunk_size=8, progress=False)
+    assert res["w0"].shape == (6, 5, 3) and res.diverged.shape == (6, 5)
+    # Restart i starts from the same draw at every point (only the scale multiplies it).
+    np.testing.assert_allclose(res["w0"][1] * 2.0, res["w0"][2], rtol=1e-6)
+    # Each point's outcome equals a sweep of that point alone.
+    alone = restarts.sweep(tiny_run, 0, 5, {"lr": 0.1, "scale": 2.0}, chunk_size=8, progress=False)
+    np.testing.assert_allclose(res["final_loss"][5], alone["final_loss"], rtol=1e-5)
+    table = res.table()
+    assert {len(v) for v in table.values()} == {30}
+    assert table["lr"][29] == np.float32(0.1) and table["restart"][29] == 4 and table["point"][29] == 5
+    np.testing.assert_array_equal(table["final_loss"], res["final_loss"].reshape(-1))
+    summary = res.summary()
+    assert len(summary["lr"]) == 6 and "final_loss_median" in summary
+    np.testing.assert_allclose(summary["final_loss_mean"][5], alone["final_loss"].mean(), rtol=1e-5)
+
+
+def test_diverged_restarts_are_counted_and_excluded_from_statistics():
+    # lr = 1.0 overshoots for some least-squares problems and not others: a mix of finite and infinite runs.
+    res = restarts.sweep(tiny_run, 0, 64, {"lr": [0.1, 3.0], "scale": [1.0, 1.0]}, progress=False)
+    s = res.summary()
+    assert s["n_diverged"][0] == 0 and 0 < s["n_diverged"][1] <= 64
+    np.testing.assert_array_equal(res.diverged[1], ~np.isfinite(res["final_loss"][1]) | ~np.isfinite(
+        res["w"][1]).all(-1))
+    if s["n_diverged"][1] < 64:
+        ok = res["final_loss"][1][~res.diverged[1]]
+        assert np.isfinite(s["final_loss_mean"][1])
+        np.testing.assert_allclose(s["final_loss_mean"][1], ok.mean(), rtol=1e-6)
+    assert res.n_diverged == s["n_diverged"].sum()
+
+
+def test_train_outcomes_match_the_history(xor_run):
+    res = restarts.sweep(xor_run, 0, 6, {"lr": 2.0}, progress=False)
+    assert set(res.outcomes) == {"final_loss", "final_accuracy", "final_grad_norm", "steps_to_target", "diverged"}
+    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(6))
+    direct = jax.vmap(xor_run, in_axes=(0, None))(keys, train.hparams(lr=2.0))
+    np.testing.assert_allclose(res["final_loss"], direct.final_loss, rtol=1e-5)
+    np.testing.assert_allclose(res["final_grad_norm"], direct.final_grad_norm, rtol=1e-4, atol=1e-7)
+    np.testing.assert_array_equal(res["final_accuracy"], direct.final_accuracy)
+    # steps_to_target: the first epoch (1-based) whose loss is <= the target, -1 if none.
+    losses = np.asarray(direct.history["loss"])
+    target = float(np.median(losses[:, len(losses[0]) // 2]))
+    steps = np.asarray(jax.vmap(lambda r: restarts.train_outcomes(r, target)["steps_to_target"])(direct))
+    for r in range(6):
+        hit = np.nonzero(losses[r] <= target)[0]
+        assert steps[r] == (hit[0] + 1 if hit.size else -1)
+    assert (steps > 0).any() and (steps > 1).any()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"n_restarts": 0}, "n_restarts"),
+        ({"n_restarts": -3}, "n_restarts"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"hparams": {"lr": [0.1, 0.2], "scale": [1.0, 2.0, 3.0]}}, "same length"),
+        ({"hparams": {"lr": [[0.1]], "scale": 1.0}}, "lr"),
+        ({"execution": "warp"}, "execution"),
+        ({"seed": -1}, "seed"),
+        ({"execution": "fused"}, "fused"),
+    ],
+)
+def test_bad_input_raises_a_clear_error(kwargs, match):
+    args = {"run_fn": tiny_run, "seed": 0, "n_restarts": 4, "hparams": HP, "progress": False, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        restarts.sweep(**args)
+
+
+def test_grid_rejects_empty_axes():
+    with pytest.raises(ValueError, match="lr"):
+        restarts.grid(lr=[])
