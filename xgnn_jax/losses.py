@@ -15,7 +15,7 @@ uses), so every training run records it.
 | ``sigmoid_binary_cross_entropy`` | ``-sum_j [y_j log s(z_j) + (1-y_j) log(1-s(z_j))]`` (C10) | logits ``z`` | mean: ``H = -(1/N) sum [...]`` |
 
 The cross-entropies are computed from logits in their numerically stable forms
-(``logsumexp`` and ``max(z, 0) - z y + log(1 + exp(-|z|))``), so they stay finite for saturated units.
+(``logsumexp`` and ``softplus(z) - z y``), so they stay finite for saturated units.
 
 Each :class:`Loss` also carries ``grad``: the derivative of the per-example loss with respect to its input
 (``dL_k/dy_hat`` for the squared errors, ``dL_k/dz`` for the cross-entropies: ``softmax(z) - y`` and
@@ -59,9 +59,12 @@ def softmax_cross_entropy(logits: Array, y: Array) -> Array:
 def sigmoid_binary_cross_entropy(logits: Array, y: Array) -> Array:
     """``-sum_j [y log s(z) + (1 - y) log(1 - s(z))]`` per example, from logits; ``(n, k) -> (n,)``.
 
-    Stable form: ``max(z, 0) - z y + log(1 + exp(-|z|))``.
+    Stable form: ``softplus(z) - z y`` with ``softplus(z) = log(1 + e^z)`` computed as ``logaddexp(z, 0)``. The
+    textbook form ``max(z, 0) - z y + log(1 + exp(-|z|))`` has the same value, but ``jax.grad`` of it at exactly
+    ``z = 0`` is ``-y`` instead of ``sigmoid(0) - y = 1/2 - y`` (the kinks of max and abs), which is wrong for
+    every zero-initialised network (C19-C22).
     """
-    per_unit = jnp.maximum(logits, 0) - logits * y + jnp.log1p(jnp.exp(-jnp.abs(logits)))
+    per_unit = jax.nn.softplus(logits) - logits * y
     return jnp.sum(per_unit, axis=-1)
 
 
