@@ -56,10 +56,10 @@ def test_restart_key_depends_on_seed_and_index_only():
 
 
 def test_same_layout_reruns_are_bit_identical():
-    a = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, progress=False)
-    b = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, progress=False)
+    a = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, execution="vmap", progress=False)
+    b = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, execution="vmap", progress=False)
     jax.tree.map(np.testing.assert_array_equal, a.outcomes, b.outcomes)
-    c = restarts.sweep(tiny_run, 1, 9, HP, chunk_size=4, progress=False)
+    c = restarts.sweep(tiny_run, 1, 9, HP, chunk_size=4, execution="vmap", progress=False)
     assert not np.array_equal(a["w0"], c["w0"])
 
 
@@ -85,7 +85,7 @@ def test_grid_product_shapes_table_and_common_keys():
 
 def test_diverged_restarts_are_counted_and_excluded_from_statistics():
     # lr = 1.0 overshoots for some least-squares problems and not others: a mix of finite and infinite runs.
-    res = restarts.sweep(tiny_run, 0, 64, {"lr": [0.1, 3.0], "scale": [1.0, 1.0]}, progress=False)
+    res = restarts.sweep(tiny_run, 0, 64, {"lr": [0.1, 3.0], "scale": [1.0, 1.0]}, chunk_size=8, progress=False)
     s = res.summary()
     assert s["n_diverged"][0] == 0 and 0 < s["n_diverged"][1] <= 64
     np.testing.assert_array_equal(res.diverged[1], ~np.isfinite(res["final_loss"][1]) | ~np.isfinite(
@@ -97,22 +97,21 @@ def test_diverged_restarts_are_counted_and_excluded_from_statistics():
     assert res.n_diverged == s["n_diverged"].sum()
 
 
-def test_train_outcomes_match_the_history(xor_run):
-    res = restarts.sweep(xor_run, 0, 6, {"lr": 2.0}, progress=False)
-    assert set(res.outcomes) == {"final_loss", "final_accuracy", "final_grad_norm", "steps_to_target", "diverged"}
-    keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(6))
-    direct = jax.vmap(xor_run, in_axes=(0, None))(keys, train.hparams(lr=2.0))
-    np.testing.assert_allclose(res["final_loss"], direct.final_loss, rtol=1e-5)
-    np.testing.assert_allclose(res["final_grad_norm"], direct.final_grad_norm, rtol=1e-4, atol=1e-7)
-    np.testing.assert_array_equal(res["final_accuracy"], direct.final_accuracy)
+def test_any_pytree_result_is_kept_whole_and_train_outcomes_match_the_history(xor_run):
+    res = restarts.sweep(xor_run, 0, 6, {"lr": 2.0}, outcome=lambda r: r, execution="vmap", progress=False)
+    assert isinstance(res.outcomes, train.TrainResult) and res.outcomes.history["loss"].shape == (6, 40)
+    np.testing.assert_array_equal(res.outcomes.final_loss, res.outcomes.history["loss"][:, -1])
+    assert "history.loss" not in res.table() and "final_loss" in res.table()  # only per-restart scalars
     # steps_to_target: the first epoch (1-based) whose loss is <= the target, -1 if none.
-    losses = np.asarray(direct.history["loss"])
-    target = float(np.median(losses[:, len(losses[0]) // 2]))
-    steps = np.asarray(jax.vmap(lambda r: restarts.train_outcomes(r, target)["steps_to_target"])(direct))
+    losses = res.outcomes.history["loss"]
+    target = float(np.median(losses[:, 20]))
+    out = jax.vmap(lambda r: restarts.train_outcomes(r, target))(jax.tree.map(jnp.asarray, res.outcomes))
+    steps = np.asarray(out["steps_to_target"])
     for r in range(6):
         hit = np.nonzero(losses[r] <= target)[0]
         assert steps[r] == (hit[0] + 1 if hit.size else -1)
-    assert (steps > 0).any() and (steps > 1).any()
+    assert (steps > 0).any() and (steps > 1).any() and (steps == -1).any()
+    np.testing.assert_array_equal(out["final_accuracy"], res.outcomes.final_accuracy)
 
 
 @pytest.mark.parametrize(
@@ -137,3 +136,99 @@ def test_bad_input_raises_a_clear_error(kwargs, match):
 def test_grid_rejects_empty_axes():
     with pytest.raises(ValueError, match="lr"):
         restarts.grid(lr=[])
+
+
+# ---------------------------------------------------------------------------------------------- fused kernel
+@pytest.mark.parametrize(
+    "model, reduction",
+    [
+        (MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)"), "mean"),  # the book's XOR
+        (MLP((2, 3, 2, 2), hidden=("tanh", "sigmoid"), output="identity", bias_init="uniform(-1, 1)"), "sum"),
+    ],
+)
+def test_fused_kernel_matches_make_run(model, reduction):
+    y = Y_XOR if model.sizes[-1] == 1 else jnp.concatenate([Y_XOR, 1 - Y_XOR], axis=1)
+    data = train.Data(X_XOR, y)
+    config = train.TrainConfig(epochs=60, reduction=reduction)
+    lr, target = (10.0, 0.121) if reduction == "mean" else (0.2, 0.99)
+    slow = restarts.outcome_run(model, data, config, target_loss=target, fused=False)
+    fast = restarts.outcome_run(model, data, config, target_loss=target)
+    a = restarts.sweep(slow, 0, 16, {"lr": lr}, execution="vmap", progress=False)
+    b = restarts.sweep(fast, 0, 16, {"lr": lr}, progress=False)
+    assert b.execution == "fused" and a.execution == "vmap"
+    for name in ("final_loss", "final_grad_norm"):
+        np.testing.assert_allclose(b[name], a[name], rtol=2e-4, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(b["final_accuracy"], a["final_accuracy"])
+    np.testing.assert_array_equal(b["diverged"], a["diverged"])
+    # steps_to_target may move by one epoch when a loss sits within float noise of the target
+    assert np.abs(b["steps_to_target"] - a["steps_to_target"]).max() <= 1
+    assert (a["steps_to_target"] > 0).any()
+
+
+def test_fused_kernel_rejects_what_it_cannot_do():
+    data = train.Data(X_XOR, Y_XOR)
+    with pytest.raises(ValueError, match="mode"):
+        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(mode="sgd"), fused=True)
+    with pytest.raises(ValueError, match="optimizer"):
+        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="adam"), fused=True)
+    # without fused=True it falls back to make_run
+    run = restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="adam"))
+    assert not hasattr(run, "batched")
+
+
+# ---------------------------------------------------------------------------------------------- persistence
+class Interrupt(Exception):
+    pass
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
+    kw = {"chunk_size": 4, "execution": "vmap", "config": {"what": "tiny_run"}}
+    whole = restarts.sweep(tiny_run, 5, 17, HP, progress=False, **kw)
+    assert whole.computed_chunks == [0, 1, 2, 3, 4]
+
+    def crash_after_two(info):
+        if info.chunk == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        restarts.sweep(tiny_run, 5, 17, HP, out_dir=tmp_path, progress=crash_after_two, **kw)
+    assert sorted(p.name for p in (tmp_path / "chunks").iterdir()) == ["chunk_000000.npz", "chunk_000001.npz"]
+    seen = []
+    resumed = restarts.sweep(tiny_run, 5, 17, HP, out_dir=tmp_path, progress=seen.append, **kw)
+    assert resumed.loaded_chunks == [0, 1] and resumed.computed_chunks == [2, 3, 4]
+    assert [i.loaded for i in seen] == [True, True, False, False, False] and seen[-1].done == 17
+    jax.tree.map(np.testing.assert_array_equal, resumed.outcomes, whole.outcomes)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["identity"]["seed"] == 5 and manifest["identity"]["chunk_size"] == 4
+    assert len(manifest["sessions"]) == 2 and manifest["sessions"][0]["n_devices"] == 1
+    assert "jax" in manifest["sessions"][0]["versions"]
+    # A third run only reads.
+    again = restarts.sweep(tiny_run, 5, 17, HP, out_dir=tmp_path, progress=False, **kw)
+    assert again.computed_chunks == [] and again.loaded_chunks == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"seed": 6}, {"n_restarts": 18}, {"hparams": {"lr": 0.2, "scale": 1.0}}, {"chunk_size": 8},
+     {"config": {"what": "other"}}],
+)
+def test_a_different_sweep_in_the_same_folder_is_refused(tmp_path, change):
+    kw = {"run_fn": tiny_run, "seed": 5, "n_restarts": 9, "hparams": HP, "chunk_size": 4, "execution": "vmap",
+          "config": {"what": "tiny_run"}, "out_dir": tmp_path, "progress": False}
+    restarts.sweep(**kw)
+    before = _files(tmp_path)
+    with pytest.raises(ValueError, match="different sweep"):
+        restarts.sweep(**{**kw, **change})
+    assert _files(tmp_path) == before
+
+
+def test_chunks_without_a_manifest_are_not_touched(tmp_path):
+    (tmp_path / "chunks").mkdir()
+    (tmp_path / "chunks" / "chunk_000000.npz").write_bytes(b"precious")
+    with pytest.raises(ValueError, match="manifest"):
+        restarts.sweep(tiny_run, 0, 4, HP, chunk_size=4, execution="vmap", out_dir=tmp_path, progress=False)
+    assert (tmp_path / "chunks" / "chunk_000000.npz").read_bytes() == b"precious"

@@ -117,6 +117,29 @@ def _auto_outcome(result, target_loss):
     return result
 
 
+def outcome_run(model, data, config=None, target_loss: float = 1e-2, fused: bool | None = None) -> Callable:
+    """``run(key, hparams) -> outcomes`` (those of :func:`train_outcomes`) for ``train.make_run(model, data,
+    config)``, as fast as available: the fused tiny-network kernel of :mod:`xgnn_jax.fused` when the configuration
+    allows it (``fused=None``: when possible; True: required, else ValueError; False: never), otherwise
+    ``make_run``'s run reduced to its outcomes. Both give the same numbers within float tolerance."""
+    from xgnn_jax import fused as fused_lib
+    from xgnn_jax import train as train_lib
+
+    config = config if config is not None else train_lib.TrainConfig()
+    if fused is not False:
+        reason = fused_lib.unsupported_reason(model, data, config)
+        if reason is None:
+            return fused_lib.make_run(model, data, config, target_loss)
+        if fused:
+            raise ValueError(f"fused: the fused kernel does not support {reason}")
+    run = train_lib.make_run(model, data, config)
+
+    def run_outcomes(key, hp=None):
+        return train_outcomes(run(key, hp), target_loss)
+
+    return run_outcomes
+
+
 # ---------------------------------------------------------------------------------------------- hyperparameters
 def grid(**axes: Sequence[float] | np.ndarray) -> dict[str, np.ndarray]:
     """The Cartesian product of hyperparameter axes as a sweep grid: ``{name: (P,) array}``, ``P = prod(len)``.
