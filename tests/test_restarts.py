@@ -232,3 +232,87 @@ def test_chunks_without_a_manifest_are_not_touched(tmp_path):
     with pytest.raises(ValueError, match="manifest"):
         restarts.sweep(tiny_run, 0, 4, HP, chunk_size=4, execution="vmap", out_dir=tmp_path, progress=False)
     assert (tmp_path / "chunks" / "chunk_000000.npz").read_bytes() == b"precious"
+
+
+# ---------------------------------------------------------------------------------------------- devices and hosts
+# The device count is fixed when JAX starts, so multi-device runs happen in fresh processes.
+MULTI_DEVICE = """
+import jax, numpy as np
+from jax import numpy as jnp
+from xgnn_jax import restarts, train
+from xgnn_jax.mlp import MLP
+assert jax.device_count() == 4, jax.devices()
+X = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32); Y = jnp.array([[0], [1], [1], [0]], jnp.float32)
+data = train.Data(X, Y)
+# Biases start at zeros made inside the run: the case where shard_map's default check coupled restarts.
+run = train.make_run(MLP((2, 2, 1)), data, train.TrainConfig(epochs=30))
+keep = lambda r: {"init": r.init_params, "final_loss": r.final_loss, "params": r.params}
+kw = dict(outcome=keep, execution="vmap", progress=False)
+four = restarts.sweep(run, 0, 21, {"lr": [2.0, 4.0]}, chunk_size=8, **kw)
+four_again = restarts.sweep(run, 0, 21, {"lr": [2.0, 4.0]}, chunk_size=8, **kw)
+one = restarts.sweep(run, 0, 21, {"lr": [2.0, 4.0]}, chunk_size=8, devices=jax.devices()[:1], **kw)
+assert four.n_devices == 4 and one.n_devices == 1 and four.computed_chunks == list(range(6))
+jax.tree.map(np.testing.assert_array_equal, four.outcomes, four_again.outcomes)   # same layout: bit for bit
+jax.tree.map(np.testing.assert_array_equal, four["init"], one["init"])            # keys: bit for bit
+jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), four["params"], one["params"])
+fast = restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(epochs=30), target_loss=0.124)
+f4 = restarts.sweep(fast, 0, 100, {"lr": 4.0}, block_size=8, progress=False)
+assert f4.execution == "fused" and f4.n_devices == 4 and f4.chunk_size % 32 == 0
+# the fused kernel, sharded, against make_run on one device
+np.testing.assert_allclose(f4["final_loss"][:21], one["final_loss"][1], rtol=1e-5)
+print("MULTI-DEVICE OK")
+"""
+
+
+def _python(code: str, env_extra: dict, timeout: float = 120, cwd=ROOT):
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", **env_extra}
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_sharded_sweep_equals_unsharded_on_four_fake_devices():
+    r = _python(MULTI_DEVICE, {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})
+    assert r.returncode == 0 and "MULTI-DEVICE OK" in r.stdout, r.stderr[-3000:]
+
+
+MULTI_HOST = """
+import sys
+import jax
+pid, port, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+jax.config.update("jax_num_cpu_devices", 2)
+jax.config.update("jax_cpu_collectives_implementation", "gloo")
+jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processes=2, process_id=pid,
+                           initialization_timeout=60)
+import numpy as np
+sys.path.insert(0, "tests")
+from test_restarts import HP, tiny_run
+from xgnn_jax import restarts
+assert jax.device_count() == 4 and jax.local_device_count() == 2
+res = restarts.sweep(tiny_run, 7, 19, HP, chunk_size=8, execution="vmap", out_dir=out + "/sweep", progress=False)
+assert res.n_devices == 4 and res.computed_chunks == [0, 1, 2]
+np.savez(out + f"/p{pid}.npz", **res.outcomes)
+jax.distributed.shutdown()
+"""
+
+
+def test_two_processes_on_loopback_share_one_sweep(tmp_path):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    procs = [subprocess.Popen([sys.executable, "-c", MULTI_HOST, str(pid), port, str(tmp_path)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for pid in (0, 1)]
+    outs = [p.communicate(timeout=150) for p in procs]
+    for p, (_, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    p0, p1 = (np.load(tmp_path / f"p{pid}.npz") for pid in (0, 1))
+    local = restarts.sweep(tiny_run, 7, 19, HP, chunk_size=8, execution="vmap", progress=False)
+    for name in ("w0", "w", "final_loss"):
+        np.testing.assert_array_equal(p0[name], p1[name])  # every process gets every outcome
+        np.testing.assert_allclose(p0[name], local[name], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(p0["w0"], local["w0"])
+    manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
+    assert manifest["sessions"][0]["process_count"] == 2 and manifest["sessions"][0]["n_devices"] == 4
+    assert len(list((tmp_path / "sweep" / "chunks").iterdir())) == 3
