@@ -209,11 +209,17 @@ def schedule(config: TrainConfig, m: int) -> tuple[int, int]:
     return m // batch, batch
 
 
+def _all_finite(*arrays: Array) -> bool:
+    """True unless a concrete array holds NaN or inf; traced arrays (``make_run`` called inside ``jax.vmap`` over
+    data sets, e.g. several targets at once) are not checked here, as their values are not known yet."""
+    return all(isinstance(a, jax.core.Tracer) or bool(jnp.all(jnp.isfinite(a))) for a in arrays)
+
+
 def validate_data(model: MLP, data: Data) -> None:
     model.check_input(data.x, argument="data.x")
     if data.y.ndim != 2 or data.y.shape != (data.x.shape[0], model.sizes[-1]):
         raise ValueError(f"data.y: expected shape ({data.x.shape[0]}, {model.sizes[-1]}), got {tuple(data.y.shape)}")
-    if not bool(jnp.all(jnp.isfinite(data.x))) or not bool(jnp.all(jnp.isfinite(data.y))):
+    if not _all_finite(data.x, data.y):
         raise ValueError("data: x or y contains NaN or inf")
     if (data.x_val is None) != (data.y_val is None):
         raise ValueError("data: give both x_val and y_val, or neither")
@@ -222,7 +228,7 @@ def validate_data(model: MLP, data: Data) -> None:
         if data.y_val.shape != (data.x_val.shape[0], model.sizes[-1]) or data.x_val.shape[0] == 0:
             raise ValueError(f"data.y_val: expected shape ({data.x_val.shape[0]} > 0, {model.sizes[-1]}), "
                              f"got {tuple(data.y_val.shape)}")
-        if not bool(jnp.all(jnp.isfinite(data.x_val))) or not bool(jnp.all(jnp.isfinite(data.y_val))):
+        if not _all_finite(data.x_val, data.y_val):
             raise ValueError("data: x_val or y_val contains NaN or inf")
 
 
