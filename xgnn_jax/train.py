@@ -54,6 +54,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from xgnn_jax import losses as losses_lib
@@ -212,7 +213,8 @@ def schedule(config: TrainConfig, m: int) -> tuple[int, int]:
 def _all_finite(*arrays: Array) -> bool:
     """True unless a concrete array holds NaN or inf; traced arrays (``make_run`` called inside ``jax.vmap`` over
     data sets, e.g. several targets at once) are not checked here, as their values are not known yet."""
-    return all(isinstance(a, jax.core.Tracer) or bool(jnp.all(jnp.isfinite(a))) for a in arrays)
+    # numpy, not jnp: inside a trace even a concrete array's jnp result is a tracer.
+    return all(isinstance(a, jax.core.Tracer) or bool(np.all(np.isfinite(np.asarray(a)))) for a in arrays)
 
 
 def validate_data(model: MLP, data: Data) -> None:
