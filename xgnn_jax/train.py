@@ -193,6 +193,25 @@ class TrainResult(NamedTuple):
     stop_epoch: Array | None = None
 
 
+# XLA's CPU backend compiles at LLVM optimisation level 3 by default; level 1 compiled the vmapped training scans
+# here about 3x faster with the same run time (measured on watermelon/moons sweeps, 2 CPU cores).
+FAST_COMPILE = {"xla_backend_optimization_level": 1}
+
+
+def compile_run(fn, *args, compiler_options: dict | None = None):
+    """Jit ``fn``, lower it for ``args`` and compile it ahead of time; returns ``(compiled, seconds)``.
+
+    ``compiler_options`` default to :data:`FAST_COMPILE` (compile time dominates short studies and tests);
+    pass ``{}`` for XLA's defaults. The compiled function takes arguments of the same shapes and dtypes.
+    """
+    import time
+
+    lowered = jax.jit(fn).lower(*args)
+    t0 = time.perf_counter()
+    compiled = lowered.compile(compiler_options=FAST_COMPILE if compiler_options is None else compiler_options)
+    return compiled, time.perf_counter() - t0
+
+
 def global_norm(tree) -> Array:
     return optax.tree.norm(tree)
 
