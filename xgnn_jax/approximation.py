@@ -33,7 +33,8 @@ Array = jax.Array
 
 # ---------------------------------------------------------------------------------------------- 1-D targets
 def _wiggly(x):
-    return jnp.sin(2 * jnp.pi * x) * jnp.cos(5 * x) + 0.5 * jnp.sin(7 * jnp.pi * x ** 2)
+    """``sin(2 pi x) + 0.5 sin(5 pi x) exp(-x^2)``: two oscillations, one damped, 7 turning points on [-1, 1]."""
+    return jnp.sin(2 * jnp.pi * x) + 0.5 * jnp.sin(5 * jnp.pi * x) * jnp.exp(-x ** 2)
 
 
 # Targets on [-1, 1]: smooth, a kink, a jump (not continuous: outside the theorem's hypothesis) and a composite.
@@ -78,13 +79,14 @@ def bump_network(f: Callable[[Array], Array], n_bumps: int, *, lo: float = -1.0,
     edges[0] -= h
     edges[-1] += h
     k = sharpness / h
-    heights = np.asarray(f(jnp.asarray(centres, dtype)), np.float64)
+    # Heights stay a jnp array so the construction can be traced (built inside jit for many n at once).
+    heights = jnp.asarray(f(jnp.asarray(centres, dtype)), dtype)
     left, right = edges[:-1], edges[1:]
     e = np.stack([left, right], axis=1).reshape(-1)  # (2n,): rising edge, falling edge, ...
-    w2 = np.stack([heights, -heights], axis=1).reshape(-1, 1)
+    w2 = jnp.stack([heights, -heights], axis=1).reshape(-1, 1)
     model = MLP((1, 2 * n_bumps, 1), hidden="sigmoid", output="identity")
     params = ({"W": jnp.full((1, 2 * n_bumps), k, dtype), "b": jnp.asarray(-k * e, dtype)},
-              {"W": jnp.asarray(w2, dtype), "b": jnp.zeros((1,), dtype)})
+              {"W": w2, "b": jnp.zeros((1,), dtype)})
     return model, params
 
 
