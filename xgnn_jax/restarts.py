@@ -48,7 +48,6 @@ import dataclasses
 import functools
 import itertools
 import json
-import math
 import os
 import tempfile
 import time
@@ -105,7 +104,7 @@ def _resolve_outcome(outcome, target_loss):
     return outcome
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _auto_outcome_for(target_loss: float):
     """One callable per target (so the compiled chunk program is reused across sweeps)."""
     return functools.partial(_auto_outcome, target_loss=target_loss)
@@ -256,6 +255,15 @@ def run_cost(run_fn: Callable, outcome: Callable, hp_example: Mapping[str, Any])
     return RunCost(int(temp), int(out), int(big))
 
 
+@functools.lru_cache(maxsize=64)
+def _analyze(run_fn, outcome, hp_signature: tuple) -> tuple[RunCost, Any]:
+    """(cost, outcome structure) of one restart, traced once per run function and hyperparameter dtypes."""
+    hp = {name: jnp.zeros((), dtype) for name, dtype in hp_signature}
+    cost = run_cost(run_fn, outcome, hp)
+    struct = jax.eval_shape(lambda k, h: outcome(run_fn(k, h)), jax.random.key(0), hp)
+    return cost, struct
+
+
 def choose_execution(cost: RunCost, has_fused: bool) -> str:
     """``"fused"`` when available, ``"map"`` for compute-bound runs, else ``"blocked"`` (see module docstring)."""
     if has_fused:
@@ -282,11 +290,12 @@ def choose_chunk_size(cost: RunCost, execution: str, n_runs: int, n_devices: int
     """The largest chunk within ``memory_budget`` (and ``max_chunk``) that is a multiple of the device count
     (times the block size, for blocked executions), but no larger than ``n_runs`` rounded up to that multiple."""
     quantum = n_devices * (block if execution in ("blocked", "fused") else 1)
-    need = _round_up(n_runs, quantum)
-    c = min(need, _round_up(max_chunk, quantum))
+    c = min(_round_up(n_runs, quantum), _round_up(max_chunk, quantum))
     while c > quantum and chunk_bytes(cost, execution, c, block * n_devices) > memory_budget:
         c = max(quantum, _round_up(c // 2, quantum))
-    return c
+    # Same number of chunks, least padding: e.g. 10^6 runs in 16 chunks of 62720, not 65536.
+    n_chunks = -(-n_runs // c)
+    return min(c, _round_up(-(-n_runs // n_chunks), quantum))
 
 
 def _round_up(n: int, q: int) -> int:
@@ -627,11 +636,11 @@ def sweep(
         raise ValueError("devices: expected at least one device")
     n_dev = len(devs)
 
-    hp_example = {k: v[0] for k, v in values.items()}
     has_fused = hasattr(run_fn, "batched")
     if execution == "fused" and not has_fused:
         raise ValueError("execution: 'fused' needs a run function with a batched kernel (see xgnn_jax.fused)")
-    cost = run_cost(run_fn, outcome_fn, hp_example)
+    hp_signature = tuple((k, str(v.dtype)) for k, v in values.items())
+    cost, out_struct = _analyze(run_fn, outcome_fn, hp_signature)
     exe = choose_execution(cost, has_fused) if execution == "auto" else execution
 
     block = block_size or DEFAULT_BLOCK
@@ -652,8 +661,6 @@ def sweep(
     n_chunks = -(-n_runs // chunk)
 
     # The outcome's structure, for the manifest and for reassembling chunks read from disk.
-    out_struct = jax.eval_shape(lambda k, hp: outcome_fn(run_fn(k, hp)), jax.random.key(0),
-                                {k: jnp.asarray(v) for k, v in hp_example.items()})
     paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(out_struct)
     names = [_path_name(p) for p, _ in paths_leaves]
     leaf_specs = [(tuple(s.shape), str(s.dtype)) for _, s in paths_leaves]
