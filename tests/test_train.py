@@ -187,3 +187,16 @@ def test_schedule_counts_updates_and_gradient_evaluations():
     assert train.schedule(train.TrainConfig(mode="full_batch"), 17) == (1, 17)
     assert train.schedule(train.TrainConfig(mode="sgd"), 17) == (17, 1)
     assert train.schedule(train.TrainConfig(mode="minibatch", batch_size=5), 17) == (3, 5)
+
+
+def test_run_from_given_params0_equals_run_from_its_own_init():
+    x, y = datasets.logic_gate("xor")
+    run = train.make_run(MODEL, train.Data(x, y), train.TrainConfig(epochs=20))
+    key, hp = jax.random.key(3), train.hparams(lr=0.5)
+    own = run(key, hp)
+    given = run(key, hp, own.init_params)
+    chex.assert_trees_all_equal(given.params, own.params)
+    zero = jax.tree.map(jnp.zeros_like, own.init_params)
+    from_zero = run(key, hp, zero)
+    chex.assert_trees_all_equal(from_zero.init_params, zero)
+    assert not np.allclose(np.asarray(from_zero.final_loss), np.asarray(own.final_loss))

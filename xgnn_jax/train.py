@@ -277,6 +277,9 @@ def make_run(model: MLP, data: Data, config: TrainConfig = TrainConfig()):
     The key is split into an initialisation key and a shuffling key, so a restart's initial parameters depend on
     its key alone; epoch e (0-based) uses the order ``permutation(split(k_order, epochs)[e], m)``.
     ``hparams`` is a dict as returned by :func:`hparams` (missing entries take the defaults).
+    ``run(key, hparams, params0)`` starts from given parameters instead (same structure as ``model.init``'s), so
+    one compiled program serves starts drawn by different initialisers (vmap over ``params0``); the key then
+    only orders the examples.
     """
     validate_data(model, data)
     has_val = data.x_val is not None
@@ -309,10 +312,11 @@ def make_run(model: MLP, data: Data, config: TrainConfig = TrainConfig()):
     def select(flag, new, old):
         return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
 
-    def run(key: Array, hp: dict[str, Array] | None = None) -> TrainResult:
+    def run(key: Array, hp: dict[str, Array] | None = None, params0: Params | None = None) -> TrainResult:
         hp = {**hparams(), **(hp or {})}
         k_init, k_order = jax.random.split(key)
-        params0 = model.init(k_init, hp["weight_scale"], hp["bias_scale"], dtype=x.dtype)
+        if params0 is None:
+            params0 = model.init(k_init, hp["weight_scale"], hp["bias_scale"], dtype=x.dtype)
         tx = make_optimizer(config.optimizer, hp)
 
         def update(carry, idx):
