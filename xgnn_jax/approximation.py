@@ -118,6 +118,24 @@ def sawtooth_network(k: int, dtype=jnp.float32) -> tuple[MLP, Params]:
     return model, (first,) + (middle,) * (k - 1) + (last,)
 
 
+def shallow_sawtooth_network(k: int, dtype=jnp.float32) -> tuple[MLP, Params]:
+    """A one-hidden-layer ReLU network ``1 -> 2^k -> 1`` computing ``T^k`` exactly on [0, 1].
+
+    ``T^k`` has slope ``+2^k`` on its even pieces and ``-2^k`` on its odd ones, with kinks at ``j / 2^k``; so
+    ``T^k(x) = 2^k relu(x) + sum_{j=1}^{2^k - 1} (-1)^j 2^(k+1) relu(x - j / 2^k)``. Every kink needs its own unit,
+    so no shallow ReLU network with fewer than ``2^k - 1`` hidden units computes ``T^k``.
+    """
+    if not isinstance(k, (int, np.integer)) or k <= 0:
+        raise ValueError(f"k: expected a positive int, got {k!r}")
+    n = 2 ** k
+    j = np.arange(n)
+    slope_change = np.where(j == 0, float(n), np.where(j % 2 == 1, -2.0 * n, 2.0 * n))
+    model = MLP((1, n, 1), hidden="relu", output="identity")
+    params = ({"W": jnp.ones((1, n), dtype), "b": jnp.asarray(-j / n, dtype)},
+              {"W": jnp.asarray(slope_change[:, None], dtype), "b": jnp.zeros((1,), dtype)})
+    return model, params
+
+
 def shallow_width_for(num_params: int, d_in: int = 1, d_out: int = 1) -> int:
     """The width ``N`` of a one-hidden-layer network ``d_in -> N -> d_out`` (with biases) whose parameter count
     ``N (d_in + 1) + N d_out + d_out`` is closest to ``num_params``."""
