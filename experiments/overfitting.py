@@ -227,7 +227,7 @@ def _plot_curves(out_dir, none, es, l2, book, l2_pick, book_pick, cfg, floor):
 def _plot_test(out_dir, test, floor):
     fig, ax = plotting.figure(width=7.0, height=3.8)
     names = list(test)
-    ax.boxplot([np.asarray(test[n])[np.isfinite(test[n])] for n in names], vert=False)
+    ax.boxplot([np.asarray(test[n])[np.isfinite(test[n])] for n in names], orientation="horizontal")
     ax.set_yticks(range(1, len(names) + 1), names, fontsize=7)
     ax.axvline(floor, color="k", ls=":", lw=1, label="noise floor")
     ax.set(xscale="log", xlabel="test error E (half squared error)", title="Test error per remedy over restarts")

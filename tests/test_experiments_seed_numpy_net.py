@@ -1,0 +1,32 @@
+import numpy as np
+
+from experiments import seed_numpy_net
+from xgnn_jax import experiment
+
+
+def test_numpy_loop_is_the_article_code_with_factor_two():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 5)), rng.standard_normal((8, 3))
+    w1, w2 = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
+    losses, v1, v2 = seed_numpy_net.numpy_seed_net(x, y, w1, w2, lr=1e-3, steps=2)
+    # First loss and first update by hand.
+    h = x @ w1
+    y_pred = np.maximum(h, 0) @ w2
+    assert np.isclose(losses[0], np.sum((y_pred - y) ** 2))
+    g2 = np.maximum(h, 0).T @ (2 * (y_pred - y))
+    _, u1, u2 = seed_numpy_net.numpy_seed_net(x, y, w1, w2, lr=1e-3, steps=1)
+    np.testing.assert_allclose(u2, w2 - 1e-3 * g2)
+    assert losses[1] < losses[0] and not np.shares_memory(v1, w1)
+
+
+def test_quick_study_reports_c13(tmp_path):
+    summary = seed_numpy_net.run(seed_numpy_net.Config(), out_dir=tmp_path, progress=False)
+    (v,) = summary["verdicts"]
+    assert v["claim"] == "C13" and v["verdict"] == experiment.CONDITIONAL
+    assert max(summary["max_relative_difference_float64"].values()) < 1e-8
+    assert summary["article_typo"]["equals_correct_gradient_at_half_lr_bitwise"]
+    assert max(summary["loss_end_over_start"]) < 1e-3
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        assert arrays["losses_manual"].shape == (seed_numpy_net.Config().restarts, 500)
+        assert arrays["losses64_numpy"].shape == (1, 500)
+    assert (tmp_path / "seed_numpy_net.png").exists()
