@@ -20,35 +20,42 @@ OUTPUT_LOSS = tuple((o, l) for o in ("identity", "sigmoid", "tanh", "relu", "sof
     ("softmax", "softmax_cross_entropy"), ("sigmoid", "sigmoid_binary_cross_entropy"))
 
 
-def _targets(key, loss, n, k, dtype):
-    if loss == "softmax_cross_entropy":
-        return jax.nn.one_hot(jax.random.randint(key, (n,), 0, k), k, dtype=dtype)
-    if loss == "sigmoid_binary_cross_entropy":
-        return jax.random.bernoulli(key, 0.5, (n, k)).astype(dtype)
-    return jax.random.normal(key, (n, k), dtype)
-
-
 def _problem(model, loss, n, seed, dtype):
-    """Parameters with non-zero biases (so a bias bug shows), inputs and targets."""
-    k1, k2, k3, k4 = jax.random.split(jax.random.key(seed), 4)
-    params = model.init(k1, dtype=dtype)
-    params = tuple({name: v + 0.5 * jax.random.normal(jax.random.fold_in(k4, i), v.shape, dtype) if name == "b"
-                    else v for name, v in layer.items()} for i, layer in enumerate(params))
-    x = jax.random.normal(k2, (n, model.sizes[0]), dtype)
-    return params, x, _targets(k3, loss, n, model.sizes[-1], dtype)
+    """Parameters (fan-in uniform weights, N(0, 0.5^2) biases: non-zero, so that a bias bug shows), inputs and
+    targets fitting ``loss``. Drawn with numpy: jax.random would compile its kernels anew for every shape."""
+    rng = np.random.default_rng(seed)
+    params = []
+    for d_in, d_out in zip(model.sizes[:-1], model.sizes[1:]):
+        layer = {"W": rng.uniform(-1, 1, (d_in, d_out)) / np.sqrt(d_in)}
+        if model.bias:
+            layer["b"] = 0.5 * rng.standard_normal(d_out)
+        params.append(layer)
+    k = model.sizes[-1]
+    x = rng.standard_normal((n, model.sizes[0]))
+    if loss == "softmax_cross_entropy":
+        y = np.eye(k)[rng.integers(0, k, n)]
+    elif loss == "sigmoid_binary_cross_entropy":
+        y = (rng.random((n, k)) < 0.5).astype(float)
+    else:
+        y = rng.standard_normal((n, k))
+    as_dtype = functools.partial(jnp.asarray, dtype=dtype)
+    return jax.tree.map(as_dtype, tuple(params)), as_dtype(x), as_dtype(y)
 
 
 @functools.lru_cache(maxsize=None)
-def _compiled_pair(model, loss, reduction):
-    """One jit-compiled program computing (manual, autodiff, summand magnitude): one compile per architecture."""
+def _compiled_pair(model, loss, reduction, with_magnitude):
+    """One jit-compiled program computing (manual, autodiff[, summand magnitude]): one compile per architecture."""
     J = mlp.objective(model, loss, reduction)
     J_k = mlp.objective(model, loss, "sum")
 
     def per_example(p, xk, yk):
         return J_k(p, xk[None], yk[None])
 
-    return jax.jit(lambda p, x, y: (bp.manual_grad(model, loss, reduction)(p, x, y), jax.grad(J)(p, x, y),
-                                    gc.summand_magnitude(per_example, p, x, y, reduction)))
+    def program(p, x, y):
+        magnitude = gc.summand_magnitude(per_example, p, x, y, reduction) if with_magnitude else None
+        return bp.manual_grad(model, loss, reduction)(p, x, y), jax.grad(J)(p, x, y), magnitude
+
+    return jax.jit(program)
 
 
 architectures = st.fixed_dictionaries({
@@ -61,7 +68,7 @@ architectures = st.fixed_dictionaries({
     "seed": st.integers(0, 2**16),
 })
 # Each example compiles one small program; derandomized so that the suite is reproducible.
-FEW = settings(max_examples=14, deadline=None, derandomize=True, database=None,
+FEW = settings(max_examples=10, deadline=None, derandomize=True, database=None,
                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -69,7 +76,7 @@ def _check_random_architecture(a, dtype):
     (output, loss) = a["output_loss"]
     model = mlp.MLP(a["sizes"], hidden=a["hidden"], output=output, bias=a["bias"])
     params, x, y = _problem(model, loss, a["n"], a["seed"], dtype)
-    manual, auto, magnitude = _compiled_pair(model, loss, a["reduction"])(params, x, y)
+    manual, auto, magnitude = _compiled_pair(model, loss, a["reduction"], dtype == jnp.float32)(params, x, y)
     assert jax.tree.structure(manual) == jax.tree.structure(auto) == jax.tree.structure(params)
     return manual, auto, magnitude
 
@@ -82,7 +89,7 @@ def test_manual_grad_equals_jax_grad_in_float64_on_random_architectures(x64, a):
     assert result.passed, (a, result.describe())
 
 
-@settings(FEW, max_examples=8)
+@settings(FEW, max_examples=6)
 @given(a=architectures)
 def test_manual_grad_equals_jax_grad_in_float32_on_random_architectures(a):
     manual, auto, magnitude = _check_random_architecture(a, jnp.float32)
@@ -94,17 +101,17 @@ def test_manual_grad_equals_jax_grad_in_float32_on_random_architectures(a):
 
 
 def test_every_activation_and_loss_pair_equals_jax_grad(x64):
-    # One fixed architecture (eager: every pair reuses the same compiled primitives), every combination.
+    # One fixed architecture (eager: every pair reuses the same compiled primitives), every combination; both
+    # reductions are covered by the random architectures above.
     failures = []
     for hidden in HIDDEN:
         for output, loss in OUTPUT_LOSS:
-            for reduction in ("mean", "sum"):
-                model = mlp.MLP((3, 4, 3, 2), hidden=hidden, output=output)
-                params, x, y = _problem(model, loss, 5, 7, jnp.float64)
-                result = gc.check_against_autodiff(bp.manual_grad(model, loss, reduction),
-                                                   mlp.objective(model, loss, reduction), params, x, y)
-                if not result.passed:
-                    failures.append((hidden, output, loss, reduction, result.describe()))
+            model = mlp.MLP((3, 4, 3, 2), hidden=hidden, output=output)
+            params, x, y = _problem(model, loss, 5, 7, jnp.float64)
+            result = gc.check_against_autodiff(bp.manual_grad(model, loss, "mean"),
+                                               mlp.objective(model, loss, "mean"), params, x, y)
+            if not result.passed:
+                failures.append((hidden, output, loss, result.describe()))
     assert not failures
 
 
@@ -115,7 +122,7 @@ def test_manual_grad_matches_finite_differences(x64):
     fd = gc.finite_difference_grad(J, params, x, y)
     manual = bp.manual_grad(model, "sigmoid_binary_cross_entropy")(params, x, y)
     assert gc.compare(manual, fd, rtol=gc.FD_RTOL).passed
-    assert gc.check_grads_manual(J, bp.manual_grad(model, "sigmoid_binary_cross_entropy"), params, x, y)[0]
+    assert gc.check_grads_manual(J, bp.manual_grad(model, "sigmoid_binary_cross_entropy"), params, x, y, jit=True)[0]
 
 
 def test_manual_grad_without_bias_has_only_weights():
@@ -145,7 +152,7 @@ def test_manual_grad_rejects_bad_inputs_naming_the_argument():
 def test_book_bp_gradient_equals_jax_grad_of_the_accumulated_error(x64):
     model = bp.book_model(3, 4, 2)
     params, x, _ = _problem(model, "half_sse", 6, 1, jnp.float64)
-    y = jax.random.uniform(jax.random.key(5), (6, 2), jnp.float64)
+    y = jnp.asarray(np.random.default_rng(5).random((6, 2)))
     E = mlp.objective(model, "half_sse", "mean")  # E = (1/m) sum_k E_k (eq. 5.16)
     assert gc.check_against_autodiff(bp.book_gradient, E, params, x, y).passed
 
@@ -192,18 +199,21 @@ def test_article_232_gradients_equal_jax_grad_and_logit_gradient_is_o_minus_o_st
 
 # ------------------------------------------------------------------------------------------------ C13
 def test_numpy_two_layer_net_needs_the_factor_two(x64):
-    params = bp.C13_MODEL.init(jax.random.key(0), dtype=jnp.float64)
-    x, y = bp.numpy_two_layer_data(jax.random.key(1), jnp.float64)
+    rng = np.random.default_rng(0)  # the article's np.random.randn draws
+    params = ({"W": jnp.asarray(rng.standard_normal((1000, 100)))}, {"W": jnp.asarray(rng.standard_normal((100, 10)))})
+    x, y = jnp.asarray(rng.standard_normal((64, 1000))), jnp.asarray(rng.standard_normal((64, 10)))
     J = mlp.objective(bp.C13_MODEL, "sse", "sum")
-    restored = gc.check_against_autodiff(bp.numpy_two_layer_gradients, J, params, x, y)
-    assert restored.passed, restored.describe()
-    article = gc.check_against_autodiff(
-        functools.partial(bp.numpy_two_layer_gradients, factor=bp.ARTICLE_FACTOR), J, params, x, y)
-    assert not article.passed
+    restored, article, auto = jax.jit(lambda p, x, y: (
+        bp.numpy_two_layer_gradients(p, x, y), bp.numpy_two_layer_gradients(p, x, y, factor=bp.ARTICLE_FACTOR),
+        jax.grad(J)(p, x, y)))(params, x, y)
+    assert gc.compare(restored, auto).passed, gc.compare(restored, auto).describe()
+    printed = gc.compare(article, auto)
+    assert not printed.passed
     # Without the factor 2 every gradient is exactly halved: error = |g|/2 everywhere.
-    assert all(abs(e.max_rel - 0.5) < 1e-12 for e in article.leaves)
-    assert gc.directional_check(bp.numpy_two_layer_gradients(params, x, y), J, params, x, y,
-                                key=jax.random.key(2)).passed
+    assert all(abs(e.max_rel - 0.5) < 1e-12 for e in printed.leaves)
+    key = jax.random.key(2)
+    assert gc.directional_check(restored, J, params, x, y, key=key).passed
+    assert not gc.directional_check(article, J, params, x, y, key=key).passed
 
 
 # ------------------------------------------------------------------------------------------------ C14

@@ -292,16 +292,19 @@ def with_manual_vjp(objective: Callable[..., Array], grad_fn: Callable[..., Pytr
 
 
 def check_grads_manual(objective: Callable[..., Array], grad_fn: Callable[..., Pytree], params: Pytree, *args,
-                       eps: float = 1e-4, rtol: float | None = None) -> tuple[bool, str]:
+                       eps: float = 1e-4, rtol: float | None = None, jit: bool = False) -> tuple[bool, str]:
     """``jax.test_util.check_grads`` (reverse mode, one random direction) on a manual gradient.
 
     Returns ``(passed, message)``; ``jax.test_util``'s float64 tolerance is 1e-5 unless ``rtol`` is given.
+    ``jit=True`` compiles the wrapped objective once instead of running it op by op (cheaper for new shapes).
     """
     from jax import test_util
 
     _require_x64("check_grads_manual")
     params, args = _to64(params), _to64(args)
     f = with_manual_vjp(objective, grad_fn)
+    if jit:
+        f = jax.jit(f)
     try:
         test_util.check_grads(lambda p: f(p, *args), (params,), order=1, modes=("rev",), eps=eps,
                               atol=rtol, rtol=rtol)
