@@ -119,8 +119,8 @@ def test_manual_grad_matches_finite_differences(x64):
     model = mlp.MLP((3, 5, 4, 2), hidden="tanh", output="sigmoid")
     params, x, y = _problem(model, "sigmoid_binary_cross_entropy", 6, 3, jnp.float64)
     J = mlp.objective(model, "sigmoid_binary_cross_entropy")
-    fd = gc.finite_difference_grad(J, params, x, y)
-    manual = bp.manual_grad(model, "sigmoid_binary_cross_entropy")(params, x, y)
+    fd, manual = jax.jit(lambda p, x, y: (gc.finite_difference_grad(J, p, x, y),
+                                          bp.manual_grad(model, "sigmoid_binary_cross_entropy")(p, x, y)))(params, x, y)
     assert gc.compare(manual, fd, rtol=gc.FD_RTOL).passed
     assert gc.check_grads_manual(J, bp.manual_grad(model, "sigmoid_binary_cross_entropy"), params, x, y, jit=True)[0]
 
@@ -154,7 +154,7 @@ def test_book_bp_gradient_equals_jax_grad_of_the_accumulated_error(x64):
     params, x, _ = _problem(model, "half_sse", 6, 1, jnp.float64)
     y = jnp.asarray(np.random.default_rng(5).random((6, 2)))
     E = mlp.objective(model, "half_sse", "mean")  # E = (1/m) sum_k E_k (eq. 5.16)
-    assert gc.check_against_autodiff(bp.book_gradient, E, params, x, y).passed
+    assert gc.check_against_autodiff(bp.book_gradient, E, params, x, y, jit=True).passed
 
 
 def test_standard_bp_step_is_gradient_descent_on_one_example(x64):
@@ -163,13 +163,17 @@ def test_standard_bp_step_is_gradient_descent_on_one_example(x64):
     params, x, _ = _problem(model, "half_sse", 1, 2, jnp.float64)
     y = jnp.array([[0.9]])
     eta = 0.3
-    net = bp.book_from_params(params)
-    stepped = bp.book_to_params(bp.standard_bp_step(net, x[0], y[0], eta))
-    g = jax.grad(mlp.objective(model, "half_sse", "sum"))(params, x, y)
-    expected = jax.tree.map(lambda p, d: p - eta * d, params, g)
-    assert gc.compare(stepped, expected, rtol=1e-12).passed
     E_k = mlp.objective(model, "half_sse", "sum")
-    assert E_k(stepped, x, y) < E_k(params, x, y)
+
+    @jax.jit
+    def step_and_reference(params, x, y):
+        stepped = bp.book_to_params(bp.standard_bp_step(bp.book_from_params(params), x[0], y[0], eta))
+        expected = jax.tree.map(lambda p, d: p - eta * d, params, jax.grad(E_k)(params, x, y))
+        return stepped, expected, E_k(stepped, x, y), E_k(params, x, y)
+
+    stepped, expected, after, before = step_and_reference(params, x, y)
+    assert gc.compare(stepped, expected, rtol=1e-12).passed
+    assert after < before
 
 
 def test_book_terms_follow_eq_5_10_and_5_15(x64):
@@ -188,12 +192,12 @@ def test_book_terms_follow_eq_5_10_and_5_15(x64):
 # ------------------------------------------------------------------------------------------------ C9
 def test_article_232_gradients_equal_jax_grad_and_logit_gradient_is_o_minus_o_star(x64):
     params, x, o_star = _problem(bp.ARTICLE_232, "softmax_cross_entropy", 8, 4, jnp.float64)
-    grads, dH_dz, dH_dz_chain = bp.net_232_gradients(params, x, o_star)
     H = mlp.objective(bp.ARTICLE_232, "softmax_cross_entropy", "mean")
-    assert gc.compare(grads, jax.grad(H)(params, x, o_star), rtol=1e-10).passed
+    (grads, dH_dz, dH_dz_chain), auto, (_, dz, dz_chain) = jax.jit(lambda p, x, o: (
+        bp.net_232_gradients(p, x, o), jax.grad(H)(p, x, o), bp.net_232_gradients(p, x, 2 * o)))(params, x, o_star)
+    assert gc.compare(grads, auto, rtol=1e-10).passed
     np.testing.assert_allclose(dH_dz_chain, dH_dz, atol=1e-14)
-    # dH/dz through the softmax Jacobian is o - o* only because the one-hot rows sum to 1.
-    _, dz, dz_chain = bp.net_232_gradients(params, x, 2 * o_star)
+    # dH/dz through the softmax Jacobian is o - o* only because the one-hot rows sum to 1 (here they sum to 2).
     assert np.max(np.abs(dz_chain - dz)) > 0.1
 
 
@@ -224,17 +228,19 @@ def _zoo_check(bug):
     dnn = bp.DNN(ZOO_SIZES, bug)
     params, x, y = _problem(dnn.model, "half_sse", 7, 11, jnp.float64)
     J = mlp.objective(dnn.model, dnn.LOSS, dnn.REDUCTION)
-    return gc.check_against_autodiff(dnn.grad, J, params, x, y)
+    return gc.check_against_autodiff(dnn.grad, J, params, x, y, jit=True)
 
 
 def test_correct_dnn_equals_the_generic_backward_and_jax_grad(x64):
     dnn = bp.DNN(ZOO_SIZES)
     params, x, y = _problem(dnn.model, "half_sse", 7, 11, jnp.float64)
     J = mlp.objective(dnn.model, dnn.LOSS, dnn.REDUCTION)
-    assert gc.compare(dnn.grad(params, x, y), bp.manual_grad(dnn.model, "half_sse", "sum")(params, x, y),
-                      rtol=1e-12).passed
+    ours, generic, loss, objective = jax.jit(lambda p, x, y: (
+        dnn.grad(p, x, y), bp.manual_grad(dnn.model, "half_sse", "sum")(p, x, y), dnn.loss(p, x, y), J(p, x, y)))(
+        params, x, y)
+    assert gc.compare(ours, generic, rtol=1e-12).passed
     assert _zoo_check(None).passed
-    assert abs(dnn.loss(params, x, y) - J(params, x, y)) < 1e-12
+    assert abs(loss - objective) < 1e-12
 
 
 GRADIENT_BUGS = [b for b in bp.DNN_BUGS if b != "weights_uniform_0_1"]
@@ -258,7 +264,7 @@ def test_square_out_bug_also_changes_the_loss_value(x64):
     dnn = bp.DNN(ZOO_SIZES, "square_out_into_y")
     params, x, y = _problem(dnn.model, "half_sse", 7, 11, jnp.float64)
     J = mlp.objective(dnn.model, dnn.LOSS, dnn.REDUCTION)
-    assert abs(dnn.loss(params, x, y) - J(params, x, y)) > 1e-3
+    assert abs(jax.jit(dnn.loss)(params, x, y) - jax.jit(J)(params, x, y)) > 1e-3
 
 
 def test_init_bug_passes_the_gradient_check_and_fails_the_init_check(x64):
@@ -277,7 +283,8 @@ def test_hidden_fed_input_is_invisible_with_one_hidden_layer(x64):
     sizes = (4, 6, 3)
     params, x, y = _problem(bp.DNN(sizes).model, "half_sse", 5, 0, jnp.float64)
     buggy, correct = bp.DNN(sizes, "hidden_fed_input"), bp.DNN(sizes)
-    assert gc.compare(buggy.grad(params, x, y), correct.grad(params, x, y), rtol=0.0).passed
+    assert gc.compare(*jax.jit(lambda p, x, y: (buggy.grad(p, x, y), correct.grad(p, x, y)))(params, x, y),
+                      rtol=0.0).passed
 
 
 def test_dnn_rejects_unknown_bug():

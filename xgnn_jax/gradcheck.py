@@ -164,12 +164,17 @@ def crashed(reference: Pytree, error: Exception, rtol: float) -> GradCheck:
 
 
 def check_against_autodiff(grad_fn: Callable[..., Pytree], objective: Callable[..., Array], params: Pytree,
-                           *args, rtol: float | None = None) -> GradCheck:
+                           *args, rtol: float | None = None, jit: bool = False) -> GradCheck:
     """``grad_fn(params, *args)`` against ``jax.grad(objective)(params, *args)``, leaf by leaf.
 
     A ``grad_fn`` that raises gives a failed check (with the exception in ``note``) rather than an error.
+    ``jit=True`` compiles both into one program: for a new architecture one compile is much cheaper than running
+    op by op, which compiles every primitive for every new shape.
     """
-    reference = jax.grad(objective)(params, *args)
+    reference_fn = jax.grad(objective)
+    if jit:
+        reference_fn, grad_fn = jax.jit(reference_fn), jax.jit(grad_fn)
+    reference = reference_fn(params, *args)
     try:
         grads = grad_fn(params, *args)
     except (ValueError, TypeError) as e:
