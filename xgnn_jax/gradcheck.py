@@ -229,6 +229,8 @@ class DirectionalCheck:
     @property
     def max_rel(self) -> float:
         a, n = np.asarray(self.analytic), np.asarray(self.numeric)
+        if not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
+            return math.inf
         scale = np.maximum(np.maximum(np.abs(a), np.abs(n)), np.finfo(np.float64).tiny)
         return float(np.max(np.abs(a - n) / scale))
 
