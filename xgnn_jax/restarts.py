@@ -643,7 +643,7 @@ def sweep(
     cost, out_struct = _analyze(run_fn, outcome_fn, hp_signature)
     exe = choose_execution(cost, has_fused) if execution == "auto" else execution
 
-    block = block_size or DEFAULT_BLOCK
+    block = block_size or (getattr(run_fn, "block_size", DEFAULT_BLOCK) if exe == "fused" else DEFAULT_BLOCK)
     if exe in ("blocked", "fused"):
         block = max(1, min(block, -(-n_runs // n_dev)))
     if chunk_size is None:
