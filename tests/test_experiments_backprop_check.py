@@ -1,0 +1,49 @@
+"""The backprop_check study's quick setting: every check comes out as the code's correctness says it must."""
+
+import json
+
+import jax
+import numpy as np
+
+from experiments import backprop_check
+from xgnn_jax import experiment
+
+
+def test_quick_study_reports_c9_c10_c12_c13_c14(tmp_path):
+    x64_before = jax.config.jax_enable_x64
+    summary = backprop_check.run(backprop_check.Config(), out_dir=tmp_path, progress=False)
+    assert jax.config.jax_enable_x64 == x64_before  # float64 only inside the study
+
+    verdicts = {v["claim"]: v for v in summary["verdicts"]}
+    assert set(verdicts) == {"C9", "C10", "C12", "C13", "C14"}
+    for claim in ("C9", "C10", "C12", "C13"):
+        assert verdicts[claim]["verdict"] == experiment.HOLDS, verdicts[claim]["measured"]
+    assert verdicts["C14"]["verdict"] == experiment.CONDITIONAL and verdicts["C14"]["conditions"]
+
+    rows = summary["rows"]
+    assert all(r["as_expected"] for r in rows), [r["name"] for r in rows if not r["as_expected"]]
+    for r in rows:
+        manual_auto, manual_fd, auto_fd = r["errors"]
+        assert auto_fd <= 1e-6  # autodiff always agrees with finite differences
+        if r["expect_pass"]:
+            assert manual_auto <= 1e-10 and manual_fd <= 1e-6, r
+        else:
+            assert manual_auto == "inf" or manual_auto > 1e-3, r
+    printed = next(r for r in rows if r["manual"] == "c13_article")
+    assert abs(printed["errors"][0] - 0.5) < 1e-9
+
+    zoo = {z["variant"]: z for z in summary["bug_zoo"]}
+    assert set(zoo) == {"correct", *backprop_check.bp.DNN_BUGS}
+    assert not zoo["correct"]["caught"]
+    assert all(z["caught"] for name, z in zoo.items() if name != "correct")
+    assert zoo["weights_uniform_0_1"]["caught_by"] == "init check"
+    assert summary["hidden_fed_input_one_hidden_layer_rel"] == 0.0
+    assert summary["c10"]["softmax_sum_err"] < 1e-12 and summary["c10"]["sigmoid_sum_max"] > 1.5
+
+    names = {p.name for p in tmp_path.iterdir()}
+    assert {"summary.json", "arrays.npz", "table.md", "errors.png", "config.json", "meta.json"} <= names
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    table = (tmp_path / "table.md").read_text()
+    assert "| C13 as printed (factor 2 missing) |" in table and "## C14 bug zoo" in table
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        assert arrays["errors"].shape == (len(rows), backprop_check.Config().seeds, 3)
