@@ -1,0 +1,717 @@
+"""Initialisation: zero weights, symmetry, and the chapter's initialisation claims (C19-C24).
+
+Run: ``python -m xgnn_jax run zero_init`` (quick, about 30 s on 2 idle cores) or ``--full`` (a few minutes).
+
+Parts (every number in the verdicts comes from this run):
+
+1. **Update masks** (C19, C20, C21). Networks ``2 -> width x (L-1) -> 1`` with sigmoid, tanh or ReLU hidden layers
+   and a sigmoid output, ``L = 2..5`` weight layers, trained by full-batch gradient descent on the book's
+   ``E = (1/m) sum_k 1/2 (y_hat_k - y_k)^2`` from four starts: all zeros; zero weights with N(0, 1) biases; a
+   constant ``c`` for every weight and bias; random (``U(-1/sqrt(d), 1/sqrt(d))`` for weights and biases). Per
+   step and per layer the run records whether ``W[l]`` and ``b[l]`` received a non-zero gradient (and whether their
+   values changed), on watermelon 3.0alpha (17 melons, 8 good: the average output error at the start is not 0)
+   and on its balanced subset without melon 17 (8 good, 8 bad: at all zeros the errors cancel exactly). This part
+   runs in float64: in float32 the products of tiny weights that carry the first gradients to the front layers of
+   a deep net underflow, which delays (numerically, not structurally) when the first layer starts to move.
+2. **Symmetry over training**: the largest pairwise distance between the incoming weight vectors (+ bias) of the
+   units of each hidden layer (:func:`xgnn_jax.symmetry.unit_spread`), every step, for every start.
+3. **C20, training**: a sigmoid ``2-8-8-1`` net on balanced two circles (m = 128, binary cross-entropy,
+   full-batch GD) from the four starts: train accuracy over steps, steps to 90%.
+4. **C22**: logistic regression on watermelon 3.0alpha (not linearly separable) from zeros and from N(0, 1)
+   starts, full-batch GD; final loss compared with the optimum found by Newton's method in float64.
+5. **C23**: embedding tables from zeros: tables followed by a randomly initialised tanh (and ReLU) MLP, and a
+   factorisation machine where embeddings meet only each other (:mod:`xgnn_jax.embedding`), on every pair of two
+   20-category fields labelled by a hidden rank-2 interaction.
+6. **C24, schemes**: zeros, the book's U(0, 1), the article's U(-1/sqrt(d), 1/sqrt(d)), Glorot uniform, He normal,
+   LeCun normal and 10 x He normal, for a ``2-10-5-1`` ReLU/ReLU/sigmoid net on two circles, full-batch GD with
+   binary cross-entropy, many seeds at once (``jax.vmap`` of :func:`xgnn_jax.train.make_run`): loss at step 0,
+   final train/test accuracy, steps to 95% train accuracy.
+7. **Depth**: per-layer activation RMS and weight-gradient norm at initialisation through a 10-layer net (ReLU and
+   tanh), per scheme: the reason the fan-in-scaled schemes exist, and where the article's scheme falls short.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from xgnn_jax import datasets, embedding, experiment, metrics, plotting, symmetry, train
+from xgnn_jax.mlp import MLP, objective
+
+STARTS = ("zeros", "zero_w_random_b", "constant", "random")
+SCHEMES = ("zeros", "uniform01", "fan_in_uniform", "glorot_uniform", "he_normal", "lecun_normal", "he_normal_x10")
+SCHEME_LABELS = {"zeros": "zeros", "uniform01": "U(0, 1) (book)", "fan_in_uniform": "U(+-1/sqrt(d)) (article)",
+                 "glorot_uniform": "Glorot uniform", "he_normal": "He normal", "lecun_normal": "LeCun normal",
+                 "he_normal_x10": "10 x He normal"}
+SCALED = ("glorot_uniform", "he_normal", "lecun_normal")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Defaults: the quick setting. ``Config.full()``: more seeds, more steps, more depths."""
+
+    seed: int = 0
+    # 1-2: update masks and symmetry (watermelon 3.0alpha, half SSE, float64)
+    activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
+    depths: tuple[int, ...] = (2, 3, 5)
+    width: int = 4
+    constant: float = 0.1
+    mask_seeds: int = 4
+    mask_steps: int = 60
+    mask_lr: float = 2.0
+    # 3: C20 training (two circles, sigmoid 2-8-8-1, cross-entropy)
+    train_hidden: tuple[int, ...] = (8, 8)
+    train_n: int = 128
+    train_seeds: int = 8
+    train_steps: int = 1500
+    train_lr: float = 5.0
+    # 4: C22 logistic regression
+    logistic_seeds: int = 32
+    logistic_steps: int = 3000
+    logistic_lr: float = 5.0
+    # 5: C23 embeddings
+    vocab: int = 20
+    emb_dim: int = 4
+    emb_train: int = 300
+    emb_seeds: int = 4
+    emb_steps: int = 1000
+    emb_lr: float = 2.0
+    # 6: C24 schemes (two circles, 2-10-5-1 ReLU/ReLU/sigmoid)
+    scheme_seeds: int = 32
+    scheme_steps: int = 400
+    scheme_lr: float = 1.0
+    scheme_n: int = 128
+    scheme_noise: float = 0.08
+    # 7: depth profile
+    depth_layers: int = 10
+    depth_width: int = 32
+    depth_seeds: int = 16
+
+    ESTIMATED_SECONDS = {"quick": 30, "full": 400}
+
+    @classmethod
+    def full(cls) -> Config:
+        return cls(depths=(2, 3, 4, 5), mask_seeds=16, mask_steps=400, train_seeds=64, train_steps=4000, logistic_seeds=256,
+                   logistic_steps=6000, emb_seeds=16, emb_steps=4000, scheme_seeds=512, scheme_steps=2000,
+                   scheme_n=256, depth_seeds=128)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def start_model(sizes: tuple[int, ...], hidden: str, start: str, c: float) -> MLP:
+    """The network with the initialisers of one of :data:`STARTS`."""
+    w, b = {"zeros": ("zeros", "zeros"), "zero_w_random_b": ("zeros", "normal"),
+            "constant": (f"constant({c})", f"constant({c})"),
+            "random": ("fan_in_uniform", "fan_in_uniform")}[start]
+    return MLP(sizes, hidden=hidden, output="sigmoid", weight_init=w, bias_init=b)
+
+
+def scheme_model(sizes: tuple[int, ...], hidden, scheme: str) -> tuple[MLP, float]:
+    """``(network, weight_scale)`` for one of :data:`SCHEMES` (biases: 0, except the book's U(0, 1) for both)."""
+    w, b, scale = {"zeros": ("zeros", "zeros", 1.0), "uniform01": ("uniform(0, 1)", "uniform(0, 1)", 1.0),
+                   "fan_in_uniform": ("fan_in_uniform", "zeros", 1.0),
+                   "glorot_uniform": ("glorot_uniform", "zeros", 1.0), "he_normal": ("he_normal", "zeros", 1.0),
+                   "lecun_normal": ("lecun_normal", "zeros", 1.0),
+                   "he_normal_x10": ("he_normal", "zeros", 10.0)}[scheme]
+    return MLP(sizes, hidden=hidden, output="sigmoid", weight_init=w, bias_init=b), scale
+
+
+def draw_starts(builders: dict, keys) -> dict:
+    """``{name: builder(key) for every key}`` stacked over ``keys``, for every builder, in ONE compiled program:
+    compiling the random-number kernels once for all starts is several times cheaper than once per start."""
+    compiled, _ = train.compile_run(lambda ks: {n: jax.vmap(b)(ks) for n, b in builders.items()}, keys)
+    return compiled(keys)
+
+
+def first_at(curves: np.ndarray, level: float) -> np.ndarray:
+    """Per row, the first step (index into the curve) with value >= level; -1 when never."""
+    hit = curves >= level
+    return np.where(hit.any(axis=-1), hit.argmax(axis=-1), -1)
+
+
+def newton_logistic(x: np.ndarray, y: np.ndarray, iters: int = 50) -> tuple[np.ndarray, float]:
+    """The minimiser of the mean binary cross-entropy of logistic regression, by Newton's method in float64
+    (``x: (m, d)``, ``y: (m,)``); returns ``(w with the bias last, loss)``."""
+    X = np.c_[x.astype(np.float64), np.ones(len(x))]
+    w = np.zeros(X.shape[1])
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-X @ w))
+        w -= np.linalg.solve((X.T * (p * (1 - p))) @ X / len(X), X.T @ (p - y) / len(X))
+    z = X @ w
+    return w, float(np.mean(np.logaddexp(0.0, z) - z * y))
+
+
+def _fmt_range(a) -> str:
+    a = np.asarray(a, dtype=float)
+    return f"median {np.median(a):.3g} (range {a.min():.3g}-{a.max():.3g})"
+
+
+# ---------------------------------------------------------------------------------------------- parts
+def masks_part(cfg: Config, key) -> dict:
+    """Parts 1-2, in float64: per (activation, depth) one compiled trajectory, vmapped over data subset, start
+    and seed."""
+    with jax.enable_x64(True):
+        x, y = datasets.watermelon3_alpha(dtype=jnp.float64)
+        m = x.shape[0]
+        full = jnp.ones((m,), jnp.float64)
+        balanced = full.at[m - 1].set(0.0)  # melon 17 is bad: 8 good, 8 bad remain
+        weights = jnp.stack([full, balanced])
+        out: dict = {"W_grad": {}, "b_grad": {}, "W_changed": {}, "spread": {}, "loss": {}}
+        # The starts depend on the layer sizes only, so every activation shares them.
+        sizes_of = {L: (2, *(cfg.width,) * (L - 1), 1) for L in cfg.depths}
+        starts = draw_starts({(L, s): (lambda k, L=L, s=s: start_model(sizes_of[L], "sigmoid", s, cfg.constant).init(
+            jax.random.fold_in(k, L), dtype=jnp.float64)) for L in cfg.depths for s in STARTS},
+            jax.random.split(jax.random.fold_in(key, 100), cfg.mask_seeds))
+        for act in cfg.activations:
+            for L in cfg.depths:
+                sizes = sizes_of[L]
+                p0 = jax.tree.map(lambda *a: jnp.stack(a), *[starts[(L, s)] for s in STARTS])  # (starts, seeds, ..)
+                traj = symmetry.make_trajectory(MLP(sizes, hidden=act, output="sigmoid"), cfg.mask_steps,
+                                               record_activation_spread=False)
+                f = jax.vmap(traj, in_axes=(0, None, None, None, None))  # seeds
+                f = jax.vmap(f, in_axes=(0, None, None, None, None))  # starts
+                f = jax.vmap(f, in_axes=(None, None, None, None, 0))  # data subsets
+                lr = jnp.asarray(cfg.mask_lr, jnp.float64)
+                compiled, _ = train.compile_run(f, p0, x, y, lr, weights)
+                tr = compiled(p0, x, y, lr, weights)
+                # Shapes (subsets, starts, seeds, T, L) and (subsets, starts, seeds, T + 1, L - 1).
+                out["W_grad"][(act, L)] = np.asarray(tr.W_grad_norm)
+                out["b_grad"][(act, L)] = np.asarray(tr.b_grad_norm)
+                out["W_changed"][(act, L)] = np.asarray(tr.W_changed)
+                out["spread"][(act, L)] = np.asarray(tr.spread)
+                out["loss"][(act, L)] = np.asarray(tr.loss)
+    return out
+
+
+def c20_training_part(cfg: Config, key) -> dict:
+    """Part 3: sigmoid net on balanced two circles from the four starts (one compile, vmapped over seeds)."""
+    data = datasets.circles(jax.random.fold_in(key, 300), cfg.train_n, noise=0.05, factor=0.5)
+    sizes = (2, *cfg.train_hidden, 1)
+    traj = (jax.vmap(symmetry.make_trajectory(MLP(sizes, hidden="sigmoid", output="sigmoid"),
+                                                     cfg.train_steps, loss="sigmoid_binary_cross_entropy",
+                                                     record_activation_spread=False),
+                            in_axes=(0, None, None, None)))
+    keys = jax.random.split(jax.random.fold_in(key, 301), cfg.train_seeds)
+    acc, loss, spread, wgrad = {}, {}, {}, {}
+    lr, compiled = jnp.asarray(cfg.train_lr), None
+    starts = draw_starts({s: start_model(sizes, "sigmoid", s, cfg.constant).init for s in STARTS}, keys)
+    for s in STARTS:
+        p0 = starts[s]
+        if compiled is None:
+            compiled, _ = train.compile_run(traj, p0, data.x, data.y, lr)
+        tr = compiled(p0, data.x, data.y, lr)
+        acc[s], loss[s] = np.asarray(tr.accuracy), np.asarray(tr.loss)
+        spread[s], wgrad[s] = np.asarray(tr.spread), np.asarray(tr.W_grad_norm)
+    return {"accuracy": acc, "loss": loss, "spread": spread, "W_grad": wgrad,
+            "positive_fraction": float(jnp.mean(data.y))}
+
+
+def c22_part(cfg: Config, key) -> dict:
+    """Part 4: logistic regression from zeros and from random starts (make_run, vmapped)."""
+    x, y = datasets.watermelon3_alpha()
+    w_star, loss_star = newton_logistic(np.asarray(x), np.asarray(y[:, 0], np.float64))
+    model = MLP((2, 1), output="sigmoid", weight_init="normal", bias_init="normal")
+    run = train.make_run(model, train.Data(x, y), train.TrainConfig(
+        epochs=cfg.logistic_steps, loss="sigmoid_binary_cross_entropy", record_grad_norm=False))
+    r = cfg.logistic_seeds
+    # Restart 0 starts from zeros (scales 0), the others from N(0, 1) weights and bias.
+    scale = jnp.concatenate([jnp.zeros(1), jnp.ones(r)])
+    hp = {"lr": jnp.full(r + 1, cfg.logistic_lr), "weight_scale": scale, "bias_scale": scale}
+    keys = jax.random.split(jax.random.fold_in(key, 400), r + 1)
+    compiled, _ = train.compile_run(jax.vmap(run), keys, hp)
+    res = compiled(keys, hp)
+    J = objective(model, "sigmoid_binary_cross_entropy")
+    g0 = jax.grad(J)(jax.tree.map(lambda a: a[0], res.init_params), x, y)
+    return {"loss_star": loss_star, "w_star": w_star, "final_loss": np.asarray(res.final_loss, np.float64),
+            "loss_curve": np.asarray(res.history["loss"], np.float64), "diverged": np.asarray(res.diverged),
+            "final_accuracy": np.asarray(res.final_accuracy),
+            "zero_start_grad_norm": float(train.global_norm(g0)),
+            "final_params": np.concatenate([np.asarray(res.params[0]["W"][:, :, 0]),
+                                            np.asarray(res.params[0]["b"])], axis=1)}
+
+
+def c23_part(cfg: Config, key) -> dict:
+    """Part 5: embedding tables from zeros, with random downstream layers and in a factorisation machine."""
+    vocab = (cfg.vocab, cfg.vocab)
+    ids, y = embedding.interaction_dataset(jax.random.fold_in(key, 500), vocab)
+    perm = jax.random.permutation(jax.random.fold_in(key, 501), ids.shape[0])
+    tr, te = perm[: cfg.emb_train], perm[cfg.emb_train:]
+    used = [jnp.zeros((v,), bool).at[ids[tr, f]].set(True) for f, v in enumerate(vocab)]
+    variants = {
+        "mlp_tanh_zero": embedding.EmbeddingMLP(vocab, cfg.emb_dim, (16,), "tanh"),
+        "mlp_tanh_random": embedding.EmbeddingMLP(vocab, cfg.emb_dim, (16,), "tanh", embedding_init="normal(0.1)"),
+        "mlp_relu_zero": embedding.EmbeddingMLP(vocab, cfg.emb_dim, (16,), "relu"),
+        "fm_zero": embedding.FactorizationMachine(vocab, cfg.emb_dim),
+        "fm_random": embedding.FactorizationMachine(vocab, cfg.emb_dim, embedding_init="normal(0.1)"),
+    }
+    keys = jax.random.split(jax.random.fold_in(key, 502), cfg.emb_seeds)
+    starts = draw_starts({name: model.init for name, model in variants.items()}, keys)
+    out: dict = {}
+    programs: dict = {}  # one compiled program per model structure: the start only changes params0
+    for name, model in variants.items():
+        J = embedding.objective(model)
+        structure = dataclasses.replace(model, embedding_init="zeros")
+        if structure not in programs:
+            def measure(old, new, g, J=J):
+                return {"loss": J(old, ids[tr], y[tr]),
+                        "emb_grad": jnp.sqrt(sum(jnp.sum(t * t) for t in g["embeddings"]))}
+
+            def one(p0, model=model, J=J, measure=measure):
+                g0 = jax.grad(J)(p0, ids[tr], y[tr])
+                p1 = jax.tree.map(lambda p, d: p - cfg.emb_lr * d, p0, g0)
+                pf, trace = symmetry.gradient_descent_trace(J, p0, cfg.emb_lr, cfg.emb_steps, measure, ids[tr],
+                                                            y[tr])
+                return {"loss": trace["loss"], "emb_grad": trace["emb_grad"],
+                        "grad0_distinct": embedding.distinct_rows(g0["embeddings"][0], used[0]),
+                        "rank_step1": jnp.linalg.matrix_rank(p1["embeddings"][0]),
+                        "rank_final": jnp.linalg.matrix_rank(pf["embeddings"][0]),
+                        "distinct_final": embedding.distinct_rows(pf["embeddings"][0], used[0]),
+                        "table_norm": jnp.sqrt(sum(jnp.sum(t * t) for t in pf["embeddings"])),
+                        "train_acc": metrics.accuracy(model.apply(pf, ids[tr]), y[tr]),
+                        "test_acc": metrics.accuracy(model.apply(pf, ids[te]), y[te])}
+
+            programs[structure] = None, jax.vmap(one)
+        p0 = starts[name]
+        compiled, fn = programs[structure]
+        if compiled is None:
+            compiled, _ = train.compile_run(fn, p0)
+            programs[structure] = compiled, fn
+        out[name] = jax.tree.map(np.asarray, compiled(p0))
+    out["used_rows"] = int(used[0].sum())
+    return out
+
+
+def c24_part(cfg: Config, key) -> dict:
+    """Part 6: the schemes on two circles, many seeds per scheme (make_run, vmapped)."""
+    data = datasets.circles(jax.random.fold_in(key, 600), cfg.scheme_n, noise=cfg.scheme_noise, factor=0.5)
+    test = datasets.circles(jax.random.fold_in(key, 601), cfg.scheme_n, noise=cfg.scheme_noise, factor=0.5)
+    keys = jax.random.split(jax.random.fold_in(key, 602), cfg.scheme_seeds)
+    out: dict = {k: {} for k in ("loss0", "train_acc", "test_acc", "steps95", "loss_curve", "acc_curve",
+                                 "diverged")}
+    # One compiled program for every scheme: the scheme only decides the starting parameters.
+    base = MLP((2, 10, 5, 1), hidden="relu", output="sigmoid")
+    run = train.make_run(base, train.Data(data.x, data.y), train.TrainConfig(
+        epochs=cfg.scheme_steps, loss="sigmoid_binary_cross_entropy", record_grad_norm=False))
+    J = objective(base, "sigmoid_binary_cross_entropy")
+
+    def one(k, p0):
+        res = run(k, train.hparams(lr=cfg.scheme_lr), p0)
+        return {"loss0": J(p0, data.x, data.y), "loss": res.history["loss"], "acc": res.history["accuracy"],
+                "test_acc": metrics.accuracy(base.apply(res.params, test.x), test.y), "diverged": res.diverged}
+
+    compiled = None
+    starts = draw_starts({s: (lambda k, s=s: (lambda m, c: m.init(k, c))(*scheme_model(base.sizes, "relu", s)))
+                          for s in SCHEMES}, keys)
+    for s in SCHEMES:
+        p0 = starts[s]
+        if compiled is None:
+            compiled, _ = train.compile_run(jax.vmap(one), keys, p0)
+        r = jax.tree.map(np.asarray, compiled(keys, p0))
+        out["loss0"][s], out["loss_curve"][s], out["acc_curve"][s] = r["loss0"], r["loss"], r["acc"]
+        out["train_acc"][s], out["test_acc"][s], out["diverged"][s] = r["acc"][:, -1], r["test_acc"], r["diverged"]
+        hit = first_at(r["acc"], 0.95)
+        out["steps95"][s] = np.where(hit >= 0, hit + 1, -1)  # history index i is epoch i + 1
+    out["positive_fraction"] = float(jnp.mean(data.y))
+    return out
+
+
+def depth_part(cfg: Config, key) -> dict:
+    """Part 7: activation RMS and weight-gradient norm per layer at initialisation, 10 layers deep."""
+    data = datasets.circles(jax.random.fold_in(key, 700), 256, noise=0.08, factor=0.5)
+    sizes = (2, *(cfg.depth_width,) * (cfg.depth_layers - 1), 1)
+    keys = jax.random.split(jax.random.fold_in(key, 701), cfg.depth_seeds)
+    out: dict = {"act_rms": {}, "grad_norm": {}}
+    # The starting parameters depend on the scheme only (ReLU and tanh nets share them).
+    starts = draw_starts({s: (lambda k, s=s: (lambda m, c: m.init(k, c))(*scheme_model(sizes, "relu", s)))
+                          for s in SCHEMES}, keys)
+    for hidden in ("relu", "tanh"):
+        base = MLP(sizes, hidden=hidden, output="sigmoid")
+        J = objective(base, "sigmoid_binary_cross_entropy")
+
+        def profile(params, base=base, J=J):
+            acts = base.forward(params, data.x)[1][1:-1]
+            g = jax.grad(J)(params, data.x, data.y)
+            return (jnp.stack([jnp.sqrt(jnp.mean(a * a)) for a in acts]),
+                    jnp.stack([jnp.linalg.norm(layer["W"]) for layer in g]))
+
+        compiled, _ = train.compile_run(jax.vmap(profile), starts[SCHEMES[0]])
+        for s in SCHEMES:
+            a, g = compiled(starts[s])
+            out["act_rms"][(hidden, s)], out["grad_norm"][(hidden, s)] = np.asarray(a), np.asarray(g)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- verdicts
+def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, dp: dict, figs: dict) -> tuple:
+    S = {s: i for i, s in enumerate(STARTS)}
+    FULL, BAL = 0, 1
+    numbers: dict = {}
+
+    # ---- C19: sigmoid, all zeros.
+    b2f, sym_max, bal_still, first = [], 0.0, True, {}
+    for L in cfg.depths:
+        wg, bg = mk["W_grad"][("sigmoid", L)], mk["b_grad"][("sigmoid", L)]
+        mask = (wg[FULL, S["zeros"]] > 0) | (bg[FULL, S["zeros"]] > 0)  # (seeds, T, L)
+        b2f.append(bool(np.all(np.asarray(symmetry.back_to_front(mask)))))
+        first[L] = np.asarray(symmetry.first_change(mask))[0].tolist()
+        sym_max = max(sym_max, float(mk["spread"][("sigmoid", L)][:, S["zeros"]].max()))
+        bal_still &= bool(np.all(wg[BAL, S["zeros"]] == 0) and np.all(bg[BAL, S["zeros"]] == 0))
+    c20_zero_grad = float(c20["W_grad"]["zeros"].max())
+    c20_zero_acc = c20["accuracy"]["zeros"]
+    bce_still = c20_zero_grad == 0.0 and bool(np.all(c20_zero_acc == c20_zero_acc[:, :1]))
+    ok19 = all(b2f) and sym_max == 0.0 and bal_still and bce_still
+    numbers["C19"] = {"back_to_front_per_depth": dict(zip(cfg.depths, b2f, strict=True)),
+                      "first_step_of_change_per_layer": first, "max_unit_spread_zeros": sym_max,
+                      "balanced_half_sse_nothing_moves": bal_still, "balanced_bce_max_weight_grad": c20_zero_grad}
+    v19 = experiment.verdict(
+        "C19", ok19,
+        "From all-zero weights and biases with sigmoid hidden units, do the units of each hidden layer stay "
+        "identical, and does the network update from the back, one more layer per step?",
+        f"Watermelon 3.0alpha (8 of 17 good), half SSE, full-batch GD, float64, L = {', '.join(map(str, cfg.depths))}"
+        f" weight layers: step t gave a non-zero gradient to exactly the last min(t, L) layers in "
+        f"{sum(b2f)}/{len(b2f)} depths (first step of change per layer, front to back: "
+        f"{'; '.join(f'L={L}: {first[L]}' for L in cfg.depths)}); the largest pairwise distance between units of "
+        f"a hidden layer stayed {sym_max:.3g} over {cfg.mask_steps} steps. Balanced subset (8 good, 8 bad): every "
+        f"weight and bias gradient was exactly 0 at every step for every depth: {bal_still}. Balanced two circles "
+        f"(m = {cfg.train_n}) with cross-entropy, 2-{'-'.join(map(str, cfg.train_hidden))}-1: largest weight-gradient "
+        f"norm over {cfg.train_steps} steps {c20_zero_grad:.3g}, train accuracy constant at "
+        f"{float(c20_zero_acc[0, 0]):.2f}.",
+        conditional=True,
+        conditions="The average output error at the start must be non-zero: with a perfectly balanced binary data "
+                   "set (with half SSE or cross-entropy) all zeros is a stationary point and nothing moves at all. "
+                   "Symmetric units stay identical in every case.",
+        setting=f"{cfg.width} units per hidden layer, lr {cfg.mask_lr}",
+        figures=(figs.get("masks", ""), figs.get("symmetry", "")))
+
+    # ---- C20: sigmoid, zero weights, random biases.
+    b2f20 = [bool(np.all(np.asarray(symmetry.back_to_front(
+        (mk["W_grad"][("sigmoid", L)][FULL, S["zero_w_random_b"]] > 0)
+        | (mk["b_grad"][("sigmoid", L)][FULL, S["zero_w_random_b"]] > 0))))) for L in cfg.depths]
+    spread20 = min(float(mk["spread"][("sigmoid", L)][FULL, S["zero_w_random_b"], :, -1].min())
+                   for L in cfg.depths if L > 1)
+    h90 = {s: first_at(c20["accuracy"][s], 0.9) for s in STARTS}
+    reached = float(np.mean(h90["zero_w_random_b"] >= 0))
+    med = {s: float(np.median(h90[s][h90[s] >= 0])) if np.any(h90[s] >= 0) else float("inf") for s in STARTS}
+    ok20 = all(b2f20) and reached == 1.0 and med["zero_w_random_b"] > med["random"]
+    numbers["C20"] = {"back_to_front_per_depth": dict(zip(cfg.depths, b2f20, strict=True)),
+                      "fraction_reaching_90": {s: float(np.mean(h90[s] >= 0)) for s in STARTS},
+                      "median_steps_to_90": med}
+    v20 = experiment.verdict(
+        "C20", ok20,
+        "From zero weights and random biases (sigmoid), does only the last layer update at step 1, then layer by "
+        "layer from the back, and does the network then train, slowly?",
+        f"Update order back to front (step t: exactly the last min(t, L) layers) for all {cfg.mask_seeds} seeds in "
+        f"{sum(b2f20)}/{len(b2f20)} depths; after {cfg.mask_steps} steps the units of every hidden layer were "
+        f"apart (smallest largest-pairwise-distance {spread20:.3g}). Two circles, 2-{'-'.join(map(str, cfg.train_hidden))}-1, "
+        f"{cfg.train_seeds} seeds: {100 * reached:.0f}% reached 90% train accuracy within {cfg.train_steps} steps, "
+        f"median {med['zero_w_random_b']:.0f} steps, against {med['random']:.0f} from U(+-1/sqrt(d)) starts "
+        f"({100 * float(np.mean(h90['random'] >= 0)):.0f}% reached); constant start: "
+        f"{100 * float(np.mean(h90['constant'] >= 0)):.0f}% reached (its units stay identical).",
+        setting=f"lr {cfg.train_lr}, cross-entropy, biases N(0, 1)", figures=(figs.get("masks", ""),
+                                                                           figs.get("training", "")))
+
+    # ---- C21: tanh / ReLU, zero weights.
+    rows, ok_zero, rb = [], True, {}
+    for act in [a for a in cfg.activations if a != "sigmoid"]:
+        for L in cfg.depths:
+            wg, bg = mk["W_grad"][(act, L)], mk["b_grad"][(act, L)]
+            no_w = bool(np.all(wg[:, S["zeros"]] == 0))
+            only_out_b = bool(np.all(bg[:, S["zeros"], :, :, :-1] == 0))
+            out_b_moves = bool(np.all(bg[FULL, S["zeros"], :, :, -1] > 0))
+            ok_zero &= no_w and only_out_b and out_b_moves
+            rows.append((act, L, no_w, only_out_b, out_b_moves))
+            mask = (wg[FULL, S["zero_w_random_b"]] > 0) | (bg[FULL, S["zero_w_random_b"]] > 0)
+            rb.setdefault(act, []).append(np.asarray(symmetry.back_to_front(mask)))
+    rb_frac = {a: float(np.mean(np.concatenate(v))) for a, v in rb.items()}
+    z24 = c24["loss_curve"]["zeros"]
+    zero_flat = float(np.max(np.abs(z24 - math.log(2))))
+    zero_acc = c24["acc_curve"]["zeros"]
+    numbers["C21"] = {"rows": rows, "random_bias_back_to_front_fraction": rb_frac,
+                      "relu_zero_start_max_abs_loss_minus_ln2": zero_flat}
+    v21 = experiment.verdict(
+        "C21", ok_zero,
+        "With tanh or ReLU hidden units and all-zero weights, does no weight ever receive a gradient, only the "
+        "output bias?",
+        f"Zero weights and zero biases, {len(rows)} networks ({', '.join(sorted({r[0] for r in rows}))}, L = "
+        f"{', '.join(map(str, cfg.depths))}), {cfg.mask_steps} steps: every weight gradient exactly 0 in "
+        f"{sum(r[2] for r in rows)}/{len(rows)}, hidden-bias gradients exactly 0 in {sum(r[3] for r in rows)}/"
+        f"{len(rows)}, the output bias moving at every step (imbalanced set) in {sum(r[4] for r in rows)}/{len(rows)}"
+        f". 2-10-5-1 ReLU net on balanced circles from zeros ({cfg.scheme_seeds} seeds, {cfg.scheme_steps} steps): "
+        f"|loss - ln 2| <= {zero_flat:.2g}, train accuracy {float(zero_acc.min()):.2f}-{float(zero_acc.max()):.2f}. "
+        f"With zero weights but N(0, 1) biases the hidden outputs g(b) are not 0 and the layers moved back to front "
+        f"in {', '.join(f'{100 * v:.0f}% ({a})' for a, v in rb_frac.items())} of the runs (ReLU units with b < 0 stay "
+        "dead).",
+        conditional=True,
+        conditions="The biases must be zero too (then g(0) = 0 for tanh and ReLU); with random biases tanh nets "
+                   "update layer by layer like sigmoid ones, and ReLU nets wherever a unit has b > 0.",
+        setting=f"half SSE, lr {cfg.mask_lr}, float64", figures=(figs.get("masks", ""),))
+
+    # ---- C22: logistic regression from zeros.
+    gap0 = abs(float(c22["final_loss"][0]) - c22["loss_star"])
+    gapr = np.abs(c22["final_loss"][1:] - c22["loss_star"])
+    acc = c22["final_accuracy"]
+    ok22 = gap0 <= 1e-6 and float(gapr.max()) <= 1e-6 and not bool(np.any(c22["diverged"]))
+    numbers["C22"] = {"loss_star": c22["loss_star"], "zero_start_gap": gap0, "random_gap_max": float(gapr.max())}
+    v22 = experiment.verdict(
+        "C22", ok22,
+        "Can logistic regression start from all zeros and train normally, to the same optimum as random starts?",
+        f"Watermelon 3.0alpha (not linearly separable: the optimum is finite, loss L* = {c22['loss_star']:.6f} by "
+        f"Newton's method in float64, accuracy there {float(acc[0]):.3f}). Gradient at the zero start: norm "
+        f"{c22['zero_start_grad_norm']:.3g} (not 0). After {cfg.logistic_steps} full-batch GD steps (lr "
+        f"{cfg.logistic_lr}, float32): |L - L*| = {gap0:.2g} from zeros, at most {float(gapr.max()):.2g} over "
+        f"{len(gapr)} N(0, 1) starts; diverged runs: {int(np.sum(c22['diverged']))}.",
+        setting="mean binary cross-entropy, MLP((2, 1)) with a sigmoid output", figures=(figs.get("logistic", ""),))
+
+    # ---- C23: embeddings.
+    e = c23
+    mz, mr, rz, fz, fr = (e[k] for k in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero",
+                                          "fm_random"))
+    mlp_ok = bool(np.all(mz["emb_grad"][:, 0] > 0)) and bool(np.all(mz["distinct_final"] == e["used_rows"]))
+    mlp_close = float(np.median(mz["test_acc"])) >= float(np.median(mr["test_acc"])) - 0.05
+    fm_stuck = float(fz["emb_grad"].max()) == 0.0 and float(fz["table_norm"].max()) == 0.0
+    relu_stuck = float(rz["emb_grad"].max()) == 0.0
+    ok23 = mlp_ok and mlp_close and fm_stuck
+    numbers["C23"] = {k: {"test_acc_median": float(np.median(e[k]["test_acc"])),
+                          "train_acc_median": float(np.median(e[k]["train_acc"])),
+                          "max_emb_grad": float(e[k]["emb_grad"].max())}
+                      for k in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero", "fm_random")}
+    v23 = experiment.verdict(
+        "C23", ok23,
+        "Can embedding tables start from zeros? With randomly initialised layers after the embedding, and in a "
+        "model where embeddings meet only each other (factorisation machine)?",
+        f"Every pair of two {cfg.vocab}-category fields labelled by a hidden rank-2 interaction, {cfg.emb_train} "
+        f"training pairs, {cfg.emb_seeds} seeds, full-batch GD, {cfg.emb_steps} steps. Zero tables + random tanh MLP:"
+        f" embedding gradient at step 0 {_fmt_range(mz['emb_grad'][:, 0])}; {_fmt_range(mz['grad0_distinct'])} "
+        f"distinct gradient rows of {e['used_rows']} at step 0, table rank {_fmt_range(mz['rank_step1'])} after "
+        f"step 1 (every row moves along one direction first) and {_fmt_range(mz['rank_final'])} at the end, "
+        f"{_fmt_range(mz['distinct_final'])} distinct rows; test accuracy {_fmt_range(mz['test_acc'])} against "
+        f"{_fmt_range(mr['test_acc'])} from N(0, 0.1^2) tables. Factorisation machine from zero tables: largest "
+        f"embedding-gradient norm over all steps {float(fz['emb_grad'].max()):.3g}, final table norm "
+        f"{float(fz['table_norm'].max()):.3g}, test accuracy {_fmt_range(fz['test_acc'])} (the linear terms only) "
+        f"against {_fmt_range(fr['test_acc'])} from random tables. Zero tables + ReLU MLP with zero biases: largest "
+        f"embedding gradient {float(rz['emb_grad'].max()):.3g} (stuck: {relu_stuck}).",
+        conditional=True,
+        conditions="The zero tables must feed randomly initialised downstream units that pass a gradient at input 0 "
+                   "(tanh or sigmoid; ReLU only with positive biases, since relu'(0) = 0). Where embeddings meet only "
+                   "each other (pairwise dot products), all-zero tables get exactly zero gradient and never move.",
+        setting=f"embedding size {cfg.emb_dim}, hidden 16, lr {cfg.emb_lr}, mean cross-entropy",
+        figures=(figs.get("embeddings", ""),))
+
+    # ---- C24: schemes.
+    med_test = {s: float(np.median(c24["test_acc"][s])) for s in SCHEMES}
+    reach = {s: float(np.mean(c24["steps95"][s] > 0)) for s in SCHEMES}
+    steps_med = {s: float(np.median(c24["steps95"][s][c24["steps95"][s] > 0])) if reach[s] > 0 else float("inf")
+                 for s in SCHEMES}
+    best = max(SCALED, key=lambda s: med_test[s])
+    shallow_ok = med_test["fan_in_uniform"] >= med_test[best] - 0.02 and reach["fan_in_uniform"] >= \
+        0.9 * max(reach[s] for s in SCALED)
+    # Depth: ratio of activation RMS in the last to the first hidden layer (median over seeds).
+    ratio = {(h, s): float(np.median(dp["act_rms"][(h, s)][:, -1] / dp["act_rms"][(h, s)][:, 0]))
+             for h in ("relu", "tanh") for s in SCHEMES if s != "zeros"}
+    n_hidden = cfg.depth_layers - 1
+    per_layer = {k: v ** (1.0 / max(n_hidden - 1, 1)) for k, v in ratio.items()}
+    deep_shrinks = per_layer[("relu", "fan_in_uniform")] < 0.8 and 0.8 <= per_layer[("relu", "he_normal")] <= 1.25
+    numbers["C24"] = {"median_test_accuracy": med_test, "fraction_reaching_95": reach,
+                      "median_steps_to_95": steps_med, "relu_act_rms_gain_per_layer":
+                          {s: per_layer[("relu", s)] for s in SCHEMES if s != "zeros"},
+                      "tanh_act_rms_gain_per_layer": {s: per_layer[("tanh", s)] for s in SCHEMES if s != "zeros"},
+                      "median_loss_step0": {s: float(np.median(c24["loss0"][s])) for s in SCHEMES},
+                      "diverged": {s: int(np.sum(c24["diverged"][s])) for s in SCHEMES}}
+    table = "; ".join(f"{SCHEME_LABELS[s]}: test {med_test[s]:.3f}, reached 95% {100 * reach[s]:.0f}% "
+                      f"(median {steps_med[s]:.0f} steps), loss0 {float(np.median(c24['loss0'][s])):.3g}"
+                      f"{', diverged ' + str(int(np.sum(c24['diverged'][s]))) if np.any(c24['diverged'][s]) else ''}"
+                      for s in SCHEMES)
+    v24 = experiment.verdict(
+        "C24", shallow_ok,
+        "Is U(-1/sqrt(d), 1/sqrt(d)) (d = fan-in) a good initialisation, compared with zeros, the book's U(0, 1), "
+        "Glorot, He, LeCun and a too-large normal?",
+        f"2-10-5-1 ReLU/ReLU/sigmoid on two circles, {cfg.scheme_seeds} seeds per scheme, {cfg.scheme_steps} "
+        f"full-batch GD steps (lr {cfg.scheme_lr}); median final test accuracy, share of seeds reaching 95% train "
+        f"accuracy: {table}. Through {cfg.depth_layers} layers of width {cfg.depth_width} at initialisation, the "
+        f"activation RMS changes per layer by x{per_layer[('relu', 'fan_in_uniform')]:.2f} (ReLU) and "
+        f"x{per_layer[('tanh', 'fan_in_uniform')]:.2f} (tanh) with U(+-1/sqrt(d)), against "
+        f"x{per_layer[('relu', 'he_normal')]:.2f} (ReLU, He) and x{per_layer[('tanh', 'glorot_uniform')]:.2f} "
+        f"(tanh, Glorot): its variance 1/(3d) is a third of LeCun's and a sixth of He's.",
+        conditional=deep_shrinks,
+        conditions="Shallow networks like this one: the scheme trains as well as Glorot/He/LeCun here, but its "
+                   "variance 1/(3d) makes signals shrink layer after layer in deep ReLU networks, where He's 2/d "
+                   "keeps them constant.",
+        setting="biases 0 (the book's scheme: U(0, 1) biases too); mean binary cross-entropy",
+        figures=(figs.get("schemes", ""), figs.get("depth", "")))
+    return [v19, v20, v21, v22, v23, v24], numbers
+
+
+# ---------------------------------------------------------------------------------------------- figures
+def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, dp: dict, out: Path) -> dict:
+    import matplotlib.colors as mcolors
+
+    figs: dict = {}
+    L = max(cfg.depths)
+    t_show = min(cfg.mask_steps, L + 3)
+    cmap = mcolors.ListedColormap(["white", "#9ecae1", "#fdae6b", "#31a354"])
+    fig, axes = plotting.figure(len(STARTS), len(cfg.activations), width=3.2, height=2.6)
+    axes = np.asarray(axes).reshape(len(cfg.activations), len(STARTS))
+    for i, act in enumerate(cfg.activations):
+        for j, s in enumerate(STARTS):
+            wg = mk["W_grad"][(act, L)][0, j, 0, :t_show] > 0
+            bg = mk["b_grad"][(act, L)][0, j, 0, :t_show] > 0
+            code = bg.astype(int) + 2 * wg.astype(int)
+            ax = axes[i, j]
+            ax.imshow(code.T, cmap=cmap, vmin=0, vmax=3, aspect="auto", origin="lower",
+                      extent=(0.5, t_show + 0.5, 0.5, L + 0.5))
+            ax.set_title(f"{act}, {s}", fontsize=9)
+            ax.set_xlabel("step")
+            ax.set_ylabel("layer (1 = first)")
+    from matplotlib.patches import Patch
+    axes[0, -1].legend(handles=[Patch(color=cmap(k), label=lab) for k, lab in
+                                enumerate(["no gradient", "bias only", "weights only", "weights and bias"])],
+                       fontsize=7, loc="upper right")
+    fig.suptitle(f"Which layers receive a non-zero gradient, per step (L = {L}, watermelon 3.0alpha)")
+    figs["masks"] = plotting.save(fig, out / "update_masks.png")
+
+    fig, axes = plotting.figure(2, 1, width=5.0)
+    Ls = 3 if 3 in cfg.depths else L
+    for s in STARTS:
+        sp = mk["spread"][("sigmoid", Ls)][0, STARTS.index(s)]  # (seeds, T+1, L-1)
+        plotting.band(axes[0], np.arange(sp.shape[1]), sp[:, :, 0], label=s)
+        spc = c20["spread"][s]
+        plotting.band(axes[1], np.arange(spc.shape[1]), spc[:, :, 0], label=s)
+    for ax, title in zip(axes, (f"sigmoid, L = {Ls}, watermelon 3.0alpha", "sigmoid 2-8-8-1, two circles"),
+                         strict=True):
+        ax.set_yscale("symlog", linthresh=1e-6)
+        ax.set_xlabel("step")
+        ax.set_ylabel("largest distance between units (layer 1)")
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+    fig.suptitle("Symmetry: do the units of a hidden layer stay copies of each other?")
+    figs["symmetry"] = plotting.save(fig, out / "symmetry.png")
+
+    fig, ax = plotting.figure(1, 1)
+    for s in STARTS:
+        acc = c20["accuracy"][s]
+        plotting.band(ax, np.arange(acc.shape[1]), acc, label=s)
+    ax.set_xlabel("gradient-descent step")
+    ax.set_ylabel("train accuracy")
+    ax.set_title("C20: sigmoid 2-8-8-1 on two circles, by start")
+    ax.legend(fontsize=7)
+    figs["training"] = plotting.save(fig, out / "c20_training.png")
+
+    fig, ax = plotting.figure(1, 1)
+    gap = np.maximum(c22["loss_curve"] - c22["loss_star"], 1e-12)
+    plotting.band(ax, np.arange(1, gap.shape[1] + 1), gap[1:], label="N(0, 1) starts")
+    ax.plot(np.arange(1, gap.shape[1] + 1), gap[0], color="k", lw=1.5, label="zero start")
+    ax.set_yscale("log")
+    ax.set_xlabel("gradient-descent step")
+    ax.set_ylabel("loss - optimum L* (nats)")
+    ax.set_title("C22: logistic regression on watermelon 3.0alpha")
+    ax.legend(fontsize=7)
+    figs["logistic"] = plotting.save(fig, out / "logistic.png")
+
+    fig, axes = plotting.figure(2, 1)
+    for name in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero", "fm_random"):
+        lo = c23[name]["loss"]
+        plotting.band(axes[0], np.arange(lo.shape[1]), lo, label=name)
+        plotting.band(axes[1], np.arange(lo.shape[1]), np.maximum(c23[name]["emb_grad"], 1e-12), label=name)
+    axes[0].set_ylabel("training loss (mean cross-entropy, nats)")
+    axes[1].set_ylabel("embedding gradient norm (0 shown as 1e-12)")
+    axes[1].set_yscale("log")
+    for ax in axes:
+        ax.set_xlabel("gradient-descent step")
+        ax.legend(fontsize=6)
+    fig.suptitle("C23: embedding tables from zeros")
+    figs["embeddings"] = plotting.save(fig, out / "embeddings.png")
+
+    fig, axes = plotting.figure(3, 1, width=4.6)
+    labels = [SCHEME_LABELS[s] for s in SCHEMES]
+    axes[0].boxplot([c24["test_acc"][s] for s in SCHEMES], tick_labels=labels)
+    axes[0].set_ylabel("final test accuracy")
+    axes[1].boxplot([np.where(c24["steps95"][s] > 0, c24["steps95"][s], cfg.scheme_steps + 1) for s in SCHEMES],
+                    tick_labels=labels)
+    axes[1].set_ylabel(f"steps to 95% train accuracy ({cfg.scheme_steps + 1} = never)")
+    axes[2].boxplot([c24["loss0"][s] for s in SCHEMES], tick_labels=labels)
+    axes[2].set_yscale("log")
+    axes[2].set_ylabel("loss at step 0 (nats)")
+    for ax in axes:
+        ax.tick_params(axis="x", rotation=60, labelsize=7)
+        ax.set_xlabel("initialisation scheme")
+    fig.suptitle(f"C24: 2-10-5-1 ReLU net on two circles, {cfg.scheme_seeds} seeds per scheme")
+    figs["schemes"] = plotting.save(fig, out / "schemes.png")
+
+    fig, axes = plotting.figure(2, 2, width=4.8)
+    axes = np.asarray(axes).reshape(2, 2)
+    for i, h in enumerate(("relu", "tanh")):
+        for s in SCHEMES:
+            if s == "zeros":
+                continue
+            a = dp["act_rms"][(h, s)]
+            g = dp["grad_norm"][(h, s)]
+            axes[i, 0].plot(np.arange(1, a.shape[1] + 1), np.median(a, 0), marker="o", ms=3, label=SCHEME_LABELS[s])
+            axes[i, 1].plot(np.arange(1, g.shape[1] + 1), np.maximum(np.median(g, 0), 1e-30), marker="o", ms=3,
+                            label=SCHEME_LABELS[s])
+        axes[i, 0].set_ylabel(f"{h}: activation RMS")
+        axes[i, 1].set_ylabel(f"{h}: |dJ/dW| (Frobenius)")
+        for ax in axes[i]:
+            ax.set_yscale("log")
+            ax.set_xlabel("layer")
+            ax.legend(fontsize=6)
+    fig.suptitle(f"Signal and gradient scale at initialisation through {cfg.depth_layers} layers "
+                 f"(median of {cfg.depth_seeds} seeds; zeros: all 0, not shown)")
+    figs["depth"] = plotting.save(fig, out / "depth_profile.png")
+    return figs
+
+
+# ---------------------------------------------------------------------------------------------- run
+def run(config: Config = Config(), out_dir: str | Path | None = None, progress: bool = True) -> dict:
+    t0 = time.perf_counter()
+    cfg = config
+    if not set(cfg.activations) <= {"sigmoid", "tanh", "relu"} or "sigmoid" not in cfg.activations:
+        raise ValueError(f"activations: expected 'sigmoid' plus any of 'tanh', 'relu', got {cfg.activations!r}")
+    if not cfg.depths or min(cfg.depths) < 2:
+        raise ValueError(f"depths: expected weight-layer counts >= 2, got {cfg.depths!r}")
+    key = jax.random.key(cfg.seed)
+    parts = [("masks", masks_part), ("c20", c20_training_part), ("c22", c22_part), ("c23", c23_part),
+             ("c24", c24_part), ("depth", depth_part)]
+    res = {}
+    for name, fn in experiment.progress(parts, desc="zero_init", enabled=progress):
+        res[name] = fn(cfg, key)
+    mk, c20, c22, c23, c24, dp = (res[k] for k in ("masks", "c20", "c22", "c23", "c24", "depth"))
+    figs = _figures(cfg, mk, c20, c22, c23, c24, dp, Path(out_dir)) if out_dir is not None else {}
+    verdicts, numbers = _verdicts(cfg, mk, c20, c22, c23, c24, dp, figs)
+    arrays = {}
+    for (act, L), v in mk["W_grad"].items():
+        arrays[f"masks_{act}_L{L}_W_grad"] = v
+        arrays[f"masks_{act}_L{L}_b_grad"] = mk["b_grad"][(act, L)]
+        arrays[f"masks_{act}_L{L}_spread"] = mk["spread"][(act, L)]
+    for s in STARTS:
+        arrays[f"c20_{s}_accuracy"] = c20["accuracy"][s]
+    arrays["c22_final_loss"] = c22["final_loss"]
+    for k in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero", "fm_random"):
+        arrays[f"c23_{k}_test_acc"] = c23[k]["test_acc"]
+        arrays[f"c23_{k}_emb_grad"] = c23[k]["emb_grad"]
+    for s in SCHEMES:
+        for k in ("loss0", "train_acc", "test_acc", "steps95", "diverged"):
+            arrays[f"c24_{s}_{k}"] = c24[k][s]
+        for h in ("relu", "tanh"):
+            if s != "zeros":
+                arrays[f"depth_{h}_{s}_act_rms"] = dp["act_rms"][(h, s)]
+                arrays[f"depth_{h}_{s}_grad_norm"] = dp["grad_norm"][(h, s)]
+    summary = {"verdicts": verdicts, "numbers": numbers,
+               "notes": ["Parts 1-2 run in float64 (jax.enable_x64); the rest in float32.",
+                         "Masks count a layer as updated when its gradient is not exactly 0."]}
+    return experiment.finish(STUDY, config, summary, out_dir, arrays=arrays,
+                             wall_time_s=time.perf_counter() - t0, seed=cfg.seed)
+
+
+STUDY = experiment.Study("zero_init", "Initialisation: zero weights, symmetry, schemes",
+                         ("C19", "C20", "C21", "C22", "C23", "C24"), Config, run, order=50,
+                         description="Per-step update masks and unit symmetry from zero, constant and random "
+                                     "starts; logistic regression and embeddings from zeros; initialisation schemes "
+                                     "over many seeds and through depth.")
+
+if __name__ == "__main__":
+    experiment.main(STUDY)
