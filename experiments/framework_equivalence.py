@@ -52,8 +52,6 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
 from xgnn_jax import datasets, experiment, plotting, restarts, train
 from xgnn_jax import flax_models as fm

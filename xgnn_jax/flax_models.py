@@ -188,11 +188,6 @@ class FlaxMLP(nnx.Module):
         return self.spec
 
 
-def keras_model(d_in: int = 1000, units: Sequence[int] = (1000, 100, 10), *, seed: int = 0) -> KerasNet:
-    """The article's Keras model with Flax's own initial draws from ``seed``."""
-    return KerasNet(d_in, units, rngs=nnx.Rngs(params=seed))
-
-
 # ---------------------------------------------------------------------------------------------- split / convert
 def _key(path) -> tuple:
     """A state leaf's key path as plain keys, without the ``Variable``'s trailing ``.value`` attribute."""
@@ -226,15 +221,6 @@ class FlaxSpec:
     shapes: tuple[tuple[int, ...], ...]
     layer_paths: tuple[tuple, ...]
     core: MLP
-
-    # -- the MLP vocabulary, so code written for the core reads the same for a Flax model
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        return self.core.sizes
-
-    @property
-    def output(self) -> str:
-        return self.core.output
 
     def module(self, state: State) -> nnx.Module:
         """The module with parameters ``state`` (``nnx.merge``; works on traced values inside jit/vmap/grad)."""
@@ -298,8 +284,6 @@ class FlaxSpec:
         """Initial parameters drawn exactly as ``core.init(key, ...)`` draws them, as a Flax state."""
         return self.from_core(self.core.init(key, weight_scale, bias_scale, dtype))
 
-    def check_input(self, x: Array, *, argument: str = "x") -> None:
-        self.core.check_input(x, argument=argument)
 
 
 def split(module: nnx.Module) -> tuple[FlaxSpec, State]:

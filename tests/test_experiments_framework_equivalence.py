@@ -1,0 +1,49 @@
+"""Smoke test of the framework_equivalence study (C15) on its quick setting."""
+
+import numpy as np
+import pytest
+
+from experiments import framework_equivalence as fe
+from xgnn_jax import experiment
+
+
+def test_quick_study_finds_flax_and_core_equal_at_every_step(tmp_path):
+    cfg = fe.Config()
+    summary = fe.run(cfg, out_dir=tmp_path, progress=False)
+    (v,) = summary["verdicts"]
+    assert v["claim"] == "C15"
+    rows = summary["rows"]
+    assert {(r["run"], r["dtype"]) for r in rows} == {(run, d) for run in ("pytorch", "keras") for d in cfg.dtypes}
+    for r in rows:
+        assert r["steps"] == (cfg.torch_steps if r["run"] == "pytorch" else cfg.keras_epochs)
+        assert r["diverged_core"] == r["diverged_flax"] == 0
+        assert r["final_loss_mean"] < r["first_loss_mean"]  # the runs train
+    # The verdict is computed from the rows: holds exactly when every row is within its tolerance.
+    within = all(r["max_rel_diff"] <= fe.TOLERANCE[r["dtype"]] and r.get("nnx_max_rel_diff", 0) <= r["tolerance"]
+                 for r in rows)
+    assert v["verdict"] == (experiment.HOLDS if within else experiment.FAILS)
+    assert within  # the claim C15 itself: the Flax route and the core route give the same losses
+    with np.load(tmp_path / "arrays.npz") as arrays:
+        assert arrays["pytorch_float32_core_loss"].shape == (cfg.restarts, cfg.torch_steps)
+        assert arrays["keras_float64_rel_diff"].shape == (cfg.restarts, cfg.keras_epochs)
+    for name in v["figures"]:
+        assert (tmp_path / name).exists()
+
+
+def test_relative_difference_is_zero_only_for_equal_values():
+    a = np.array([1.0, 0.0, np.nan, 2.0, np.inf])
+    b = np.array([1.0, 0.0, np.nan, 2.0 + 2e-6, 1.0])
+    np.testing.assert_allclose(fe.relative_difference(a, b), [0.0, 0.0, 0.0, 1e-6, np.inf], rtol=1e-5)
+
+
+def test_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="restarts: expected a positive int"):
+        fe.Config(restarts=0)
+    with pytest.raises(ValueError, match="dtypes: expected some of"):
+        fe.Config(dtypes=("float16",))
+    with pytest.raises(ValueError, match="keras_batch: 128 is larger than the training set"):
+        fe.Config(keras_batch=128)
+    with pytest.raises(ValueError, match="nnx_loop"):
+        fe.Config(nnx_loop=("tensorflow",))
+    full = fe.Config.full()
+    assert full.keras_hidden == (1000, 100) and full.torch_steps == 500 and full.keras_epochs == 100
