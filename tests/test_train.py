@@ -10,6 +10,11 @@ from xgnn_jax.mlp import MLP, objective
 MODEL = MLP((2, 3, 1), hidden="sigmoid", output="sigmoid", bias_init="uniform(-1, 1)")
 
 
+def _run(fn, *args):
+    """Compile ``fn`` for ``args`` (XLA optimisation level 1: compile time dominates these tests) and call it."""
+    return train.compile_run(fn, *args)[0](*args)
+
+
 def _moons_splits(n=40):
     return datasets.split(datasets.moons(0, n=n, noise=0.3), 1, (0.5, 0.5, 0.0))
 
@@ -41,7 +46,7 @@ def test_scan_run_equals_python_loop(x64, mode):
     x, y = datasets.watermelon3_alpha(dtype=jnp.float64)
     config = train.TrainConfig(epochs=4, mode=mode, batch_size=5, loss="half_sse")
     key = jax.random.key(7)
-    res = jax.jit(train.make_run(MODEL, train.Data(x, y), config))(key, train.hparams(lr=0.7))
+    res = _run(train.make_run(MODEL, train.Data(x, y), config), key, train.hparams(lr=0.7))
     # hparams are float32: the loop uses the same rounded learning rate.
     params, losses = _python_loop(MODEL, x, y, config, key, float(np.float32(0.7)))
     np.testing.assert_allclose(np.asarray(res.history["loss"]), losses, rtol=1e-10)
@@ -57,7 +62,7 @@ def test_gd_converges_on_a_convex_problem_and_sum_is_m_times_mean(x64):
     linear = MLP((3, 1), output="identity")
     data = train.Data(x, y)
     mean_cfg = train.TrainConfig(epochs=300, mode="full_batch", loss="half_sse", reduction="mean")
-    res = jax.jit(train.make_run(linear, data, mean_cfg))(key, train.hparams(lr=0.25))
+    res = _run(train.make_run(linear, data, mean_cfg), key, train.hparams(lr=0.25))
     loss = np.asarray(res.history["loss"])
     assert np.all(np.diff(loss) <= 1e-15)  # monotone on a convex quadratic with a small enough step
     assert loss[-1] < 1e-12
@@ -66,7 +71,7 @@ def test_gd_converges_on_a_convex_problem_and_sum_is_m_times_mean(x64):
     # The sum convention is the mean one with an m-times larger step: lr / m reproduces the mean run
     # (0.25 and 0.25 / 64 are exact in float32, the hparams' dtype).
     sum_cfg = train.TrainConfig(epochs=300, mode="full_batch", loss="half_sse", reduction="sum")
-    res_sum = jax.jit(train.make_run(linear, data, sum_cfg))(key, train.hparams(lr=0.25 / 64))
+    res_sum = _run(train.make_run(linear, data, sum_cfg), key, train.hparams(lr=0.25 / 64))
     np.testing.assert_allclose(np.asarray(res_sum.history["loss"]) / 64, loss, rtol=1e-9, atol=1e-20)
 
 
@@ -85,8 +90,8 @@ def test_vmapped_restarts_match_single_runs():
     run = train.make_run(MODEL, train.Data(x, y), train.TrainConfig(epochs=20, mode="sgd"))
     keys = jax.random.split(jax.random.key(3), 3)
     lrs = jnp.array([0.1, 1.0, 3.0])
-    batched = jax.jit(jax.vmap(lambda k, lr: run(k, {"lr": lr})))(keys, lrs)
-    single = jax.jit(run)
+    batched = _run(jax.vmap(lambda k, lr: run(k, {"lr": lr})), keys, lrs)
+    single = train.compile_run(run, keys[0], {"lr": lrs[0]})[0]
     for i in range(3):
         one = single(keys[i], {"lr": lrs[i]})
         np.testing.assert_allclose(np.asarray(batched.history["loss"][i]), np.asarray(one.history["loss"]),
@@ -100,20 +105,19 @@ def test_l2_and_book_penalties_change_the_first_step_as_derived(x64):
     params0 = MODEL.init(jax.random.split(key)[0], 1.0, 1.0, dtype=jnp.float64)
     g = jax.grad(J)(params0, x, y)
     lr, wd, lam = 0.5, 0.25, 0.75  # exact in float32, the hparams' dtype
-    cases = {
-        "none": ({}, lambda p, gi, is_w: p - lr * gi),
+    cases = {  # (the unregularised step is checked against a Python loop above)
         "l2": ({"weight_decay": wd}, lambda p, gi, is_w: p - lr * (gi + wd * p * is_w)),
         "book": ({"lam": lam}, lambda p, gi, is_w: p - lr * (lam * gi + 2 * (1 - lam) * p * is_w)),
     }
     for reg, (hp, rule) in cases.items():
         cfg = train.TrainConfig(epochs=1, mode="full_batch", regularization=reg)
-        res = train.make_run(MODEL, train.Data(x, y), cfg)(key, train.hparams(lr=lr, **hp))
+        res = _run(train.make_run(MODEL, train.Data(x, y), cfg), key, train.hparams(lr=lr, **hp))
         for layer, l0, gl in zip(res.params, params0, g, strict=True):
             np.testing.assert_allclose(np.asarray(layer["W"]), np.asarray(rule(l0["W"], gl["W"], 1.0)), rtol=1e-12)
             np.testing.assert_allclose(np.asarray(layer["b"]), np.asarray(rule(l0["b"], gl["b"], 0.0)), rtol=1e-12)
     # penalize_bias: the biases shrink too.
     cfg = train.TrainConfig(epochs=1, mode="full_batch", regularization="l2", penalize_bias=True)
-    res = train.make_run(MODEL, train.Data(x, y), cfg)(key, train.hparams(lr=lr, weight_decay=wd))
+    res = _run(train.make_run(MODEL, train.Data(x, y), cfg), key, train.hparams(lr=lr, weight_decay=wd))
     np.testing.assert_allclose(np.asarray(res.params[0]["b"]),
                                np.asarray(params0[0]["b"] - lr * (g[0]["b"] + wd * params0[0]["b"])), rtol=1e-12)
 
@@ -123,7 +127,7 @@ def test_early_stopping_returns_the_best_validation_parameters():
     model = MLP((2, 20, 1), bias_init="uniform(-1, 1)")
     cfg = train.TrainConfig(epochs=120, mode="full_batch", early_stopping=True, patience=5)
     run = train.make_run(model, s.data(), cfg)
-    res = jax.jit(run)(jax.random.key(0), train.hparams(lr=8.0))
+    res = _run(run, jax.random.key(0), train.hparams(lr=8.0))
     val = np.asarray(res.history["val_loss"])
     J = objective(model, "half_sse", "mean")
     v0 = float(J(res.init_params, s.val.x, s.val.y))
@@ -140,11 +144,12 @@ def test_early_stopping_returns_the_best_validation_parameters():
     assert np.asarray(res.history["stopped"])[stop - 1] and not np.asarray(res.history["stopped"])[stop - 2]
     # Without early stopping the best parameters are tracked and training runs on.
     cfg2 = train.TrainConfig(epochs=120, mode="full_batch", early_stopping=False)
-    res2 = jax.jit(train.make_run(model, s.data(), cfg2))(jax.random.key(0), train.hparams(lr=8.0))
+    res2 = _run(train.make_run(model, s.data(), cfg2), jax.random.key(0), train.hparams(lr=8.0))
     assert int(res2.stop_epoch) == 120
     assert float(res2.best_val_error) <= float(res.best_val_error) + 1e-7
     # No validation set: nothing tracked.
-    res3 = train.make_run(model, train.Data(s.train.x, s.train.y), train.TrainConfig(epochs=2))(jax.random.key(0))
+    res3 = _run(train.make_run(model, train.Data(s.train.x, s.train.y), train.TrainConfig(epochs=2)),
+                jax.random.key(0))
     assert res3.best_params is None and "val_loss" not in res3.history
 
 
