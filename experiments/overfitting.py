@@ -41,17 +41,17 @@ class Config:
 
     seed: int = 0
     restarts: int = 16  # each restart: its own data draw and initial parameters
-    n_train: int = 20
-    n_val: int = 20
-    n_test: int = 500
-    noise: float = 0.3
-    hidden: int = 100
-    epochs: int = 2000
-    optimizer: str = "adam"
-    lr: float = 0.01
-    patience: int = 200
-    weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)
-    lams: tuple[float, ...] = (0.9999, 0.999, 0.99)
+    n_train: int = 20  # training points per restart
+    n_val: int = 20  # validation points (early stopping, choice of the penalty strength)
+    n_test: int = 500  # test points (only reported, never used for a choice)
+    noise: float = 0.3  # standard deviation of the target noise
+    hidden: int = 100  # hidden tanh units (over-sized on purpose)
+    epochs: int = 2000  # full-batch epochs
+    optimizer: str = "adam"  # train.OPTIMIZERS; "sgd" is the book's plain step
+    lr: float = 0.01  # learning rate
+    patience: int = 200  # early stopping: epochs without a better validation error
+    weight_decays: tuple[float, ...] = (1e-4, 1e-3, 1e-2)  # L2 strengths wd (E + wd/2 sum w^2)
+    lams: tuple[float, ...] = (0.9999, 0.999, 0.99)  # the book's lambda (lam E + (1 - lam) sum w^2)
 
     ESTIMATED_SECONDS = {"quick": 25, "full": 120}
 

@@ -49,8 +49,8 @@ class Config:
 
     seed: int = 0
     restarts: int = 3  # each restart: its own x, y, w1, w2 (float32 runs)
-    steps: int = 500
-    lr: float = 1e-6
+    steps: int = 500  # the article's 500 epochs (full-batch steps)
+    lr: float = 1e-6  # the article's learning rate
     float64_restarts: int = 1  # restarts also run in float64 (and through numpy)
 
     ESTIMATED_SECONDS = {"quick": 20, "full": 60}

@@ -52,23 +52,22 @@ class Config:
     restarts: int = 32  # watermelon restarts (paired across algorithms)
     hidden: int = 10  # q, hidden units of the 19-q-1 network
     etas: tuple[float, ...] = (0.1, 1.0)  # step sizes; accumulated BP runs at eta (mean) and m * eta (sum)
-    standard_epochs: int = 400
-    accumulated_epochs: int = 2000
+    standard_epochs: int = 400  # epochs of standard BP (17 updates each)
+    accumulated_epochs: int = 2000  # epochs of accumulated BP (1 update each)
     threshold: float = 0.02  # accumulated error E below which a run counts as trained
-    weight_init: str = "fan_in_uniform"
-    bias_init: str = "fan_in_uniform"
-    # larger data set (two moons)
-    large_n: int = 2000
-    large_noise: float = 0.2
-    large_hidden: int = 16
-    large_restarts: int = 4
-    large_sgd_etas: tuple[float, ...] = (0.3, 1.0)
-    large_gd_etas: tuple[float, ...] = (10.0, 30.0)
-    large_sgd_epochs: int = 12
-    large_gd_epochs: int = 800
-    large_target: float = 0.02
-    timing_epochs_sgd: int = 3
-    timing_epochs_gd: int = 100
+    weight_init: str = "fan_in_uniform"  # initialiser of the weights (xgnn_jax.initializers)
+    bias_init: str = "fan_in_uniform"  # initialiser of the biases (thresholds)
+    large_n: int = 2000  # size of the larger data set (two moons)
+    large_noise: float = 0.2  # noise of the two moons
+    large_hidden: int = 16  # hidden units of the 2-h-1 network on the larger set
+    large_restarts: int = 4  # restarts on the larger set
+    large_sgd_etas: tuple[float, ...] = (0.3, 1.0)  # standard-BP step sizes on the larger set
+    large_gd_etas: tuple[float, ...] = (10.0, 30.0)  # accumulated-BP (mean gradient) step sizes on the larger set
+    large_sgd_epochs: int = 12  # standard-BP epochs on the larger set
+    large_gd_epochs: int = 800  # accumulated-BP epochs on the larger set
+    large_target: float = 0.02  # the "low error" E on the larger set
+    timing_epochs_sgd: int = 3  # epochs per timed single run (standard BP)
+    timing_epochs_gd: int = 100  # epochs per timed single run (accumulated BP)
 
     ESTIMATED_SECONDS = {"quick": 30, "full": 300}
 
