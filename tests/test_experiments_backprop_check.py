@@ -24,9 +24,9 @@ def test_quick_study_reports_c9_c10_c12_c13_c14(tmp_path):
     assert all(r["as_expected"] for r in rows), [r["name"] for r in rows if not r["as_expected"]]
     for r in rows:
         manual_auto, manual_fd, auto_fd = r["errors"]
-        assert auto_fd <= 1e-6  # autodiff always agrees with finite differences
+        assert auto_fd <= 1e-5  # autodiff always agrees with finite differences
         if r["expect_pass"]:
-            assert manual_auto <= 1e-10 and manual_fd <= 1e-6, r
+            assert manual_auto <= 1e-10 and manual_fd <= 1e-5, r
         else:
             assert manual_auto == "inf" or manual_auto > 1e-3, r
     printed = next(r for r in rows if r["manual"] == "c13_article")
