@@ -123,6 +123,9 @@ def test_any_pytree_result_is_kept_whole_and_train_outcomes_match_the_history(xo
         ({"hparams": {"lr": [[0.1]], "scale": 1.0}}, "lr"),
         ({"execution": "warp"}, "execution"),
         ({"seed": -1}, "seed"),
+        ({"seed": 2**32}, "seed"),
+        ({"hparams": [0.1, 0.2]}, "hparams"),
+        ({"memory_budget": 0}, "memory_budget"),
         ({"execution": "fused"}, "fused"),
     ],
 )

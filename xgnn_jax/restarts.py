@@ -264,10 +264,16 @@ def _analyze(run_fn, outcome, hp_signature: tuple) -> tuple[RunCost, Any]:
     return cost, struct
 
 
-def choose_execution(cost: RunCost, has_fused: bool) -> str:
-    """``"fused"`` when available, ``"map"`` for compute-bound runs, else ``"blocked"`` (see module docstring)."""
+def choose_execution(cost: RunCost, has_fused: bool, platform: str = "cpu") -> str:
+    """``"fused"`` when available, ``"map"`` for compute-bound runs, else ``"blocked"`` (see module docstring).
+
+    On accelerators (``platform`` other than ``"cpu"``) one wide batch is what keeps the device busy: ``"vmap"``
+    unless a fused kernel exists (cache blocking and restart-by-restart loops are CPU matters; not measured on a GPU).
+    """
     if has_fused:
         return "fused"
+    if platform != "cpu":
+        return "vmap"
     if cost.max_dot_flops >= LARGE_DOT_FLOPS:
         return "map"
     return "blocked"
@@ -613,6 +619,8 @@ def sweep(
     """
     t0 = time.perf_counter()
     _check_int("seed", seed, minimum=0)
+    if seed >= 2**32:
+        raise ValueError(f"seed: expected an int < 2^32 (a uint32 threefry seed), got {seed!r}")
     _check_int("n_restarts", n_restarts, minimum=1)
     if chunk_size is not None:
         _check_int("chunk_size", chunk_size, minimum=1)
@@ -641,12 +649,16 @@ def sweep(
         raise ValueError("execution: 'fused' needs a run function with a batched kernel (see xgnn_jax.fused)")
     hp_signature = tuple((k, str(v.dtype)) for k, v in values.items())
     cost, out_struct = _analyze(run_fn, outcome_fn, hp_signature)
-    exe = choose_execution(cost, has_fused) if execution == "auto" else execution
+    platform = devs[0].platform
+    exe = choose_execution(cost, has_fused, platform) if execution == "auto" else execution
 
     block = block_size or (getattr(run_fn, "block_size", DEFAULT_BLOCK) if exe == "fused" else DEFAULT_BLOCK)
     if exe in ("blocked", "fused"):
         block = max(1, min(block, -(-n_runs // n_dev)))
-    if chunk_size is None:
+    if chunk_size is None and exe == "fused" and platform != "cpu" and block_size is None:
+        chunk = choose_chunk_size(cost, exe, n_runs, n_dev, 1, memory_budget)
+        block = chunk // n_dev  # an accelerator runs the whole slice as one block
+    elif chunk_size is None:
         chunk = choose_chunk_size(cost, exe, n_runs, n_dev, block, memory_budget)
     else:
         if chunk_size % n_dev:
