@@ -23,7 +23,8 @@ How the ``P * R`` runs are executed (none of this changes what is computed, only
   (blocks of ``block_size`` restarts, each running its whole scan, via ``lax.map(..., batch_size=)``),
   ``"map"`` (restart by restart, ``lax.map``), or ``"fused"`` (the run function's own batched kernel, see
   :mod:`xgnn_jax.fused`). ``"auto"`` picks fused when the run function has one, ``"map"`` when the run contains a
-  large matrix product (vmap would turn it into slow small batched products on CPU), ``"blocked"`` otherwise.
+  large matrix product (vmap would turn it into slow small batched products on CPU), ``"blocked"`` otherwise
+  (on accelerators: fused or ``"vmap"``).
 
 Hyperparameters: a dict of scalars (one point: outcomes have shape ``(R, ...)``) or of 1-D arrays of one common
 length P (a grid: outcomes have shape ``(P, R, ...)``); :func:`grid` builds the product of several axes. Only
@@ -606,7 +607,8 @@ def sweep(
       chunk_size: runs per compiled chunk (a multiple of the device count, and of the block size for blocked and
         fused executions); None: the largest within ``memory_budget`` bytes (:func:`choose_chunk_size`).
       execution: ``"auto"``, ``"vmap"``, ``"blocked"``, ``"map"`` or ``"fused"`` (module docstring).
-      block_size: restarts per block for ``"blocked"``/``"fused"`` (default 128, less when there are fewer runs).
+      block_size: restarts per block for ``"blocked"`` (default 128) and ``"fused"`` (default: the fused run's
+        own, 512; on an accelerator the whole per-device slice); fewer when there are fewer runs.
       devices: the devices to shard each chunk over (default: all devices; in a multi-process job started with
         ``jax.distributed.initialize``, all processes' devices, and every process gets every outcome).
       out_dir: folder for the manifest and one ``.npz`` file per finished chunk, written atomically. A folder
