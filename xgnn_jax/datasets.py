@@ -283,7 +283,7 @@ def blobs(key: Any, n: int = 100, centers: int | Sequence[Sequence[float]] = 2, 
 def circles(key: Any, n: int = 200, noise: float = 0.05, factor: float = 0.5, *, dtype=jnp.float32) -> Dataset:
     """Two concentric circles (radius 1 outside, ``factor`` inside) plus Gaussian noise ``noise``; inner = 1.
 
-    Half the points (rounded down) on the outer circle, at evenly spaced angles in random order.
+    The first ``n // 2`` points lie on the outer circle, the rest on the inner one, at angles ``~ U(0, 2 pi)``.
     """
     n = _check_n(n)
     noise = _check_positive(noise, "noise", allow_zero=True)
