@@ -25,7 +25,7 @@ def _problem(model, loss, n, seed, dtype):
     targets fitting ``loss``. Drawn with numpy: jax.random would compile its kernels anew for every shape."""
     rng = np.random.default_rng(seed)
     params = []
-    for d_in, d_out in zip(model.sizes[:-1], model.sizes[1:]):
+    for d_in, d_out in zip(model.sizes[:-1], model.sizes[1:], strict=True):
         layer = {"W": rng.uniform(-1, 1, (d_in, d_out)) / np.sqrt(d_in)}
         if model.bias:
             layer["b"] = 0.5 * rng.standard_normal(d_out)
@@ -42,7 +42,7 @@ def _problem(model, loss, n, seed, dtype):
     return jax.tree.map(as_dtype, tuple(params)), as_dtype(x), as_dtype(y)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled_pair(model, loss, reduction, with_magnitude):
     """One jit-compiled program computing (manual, autodiff[, summand magnitude]): one compile per architecture."""
     J = mlp.objective(model, loss, reduction)

@@ -69,7 +69,7 @@ def test_summand_magnitude_bounds_the_gradient_and_equals_it_for_one_example(x64
     mag = gc.summand_magnitude(per_example, params, x, y, "sum")
     grad = _quadratic_grad(params, x)
     assert all(np.all(np.asarray(m) >= np.abs(np.asarray(g)) - 1e-12)
-               for m, g in zip(jax.tree.leaves(mag), jax.tree.leaves(grad)))
+               for m, g in zip(jax.tree.leaves(mag), jax.tree.leaves(grad), strict=True))
     one = gc.summand_magnitude(per_example, params, x[:1], y[:1], "mean")
     assert gc.compare(one, jax.tree.map(jnp.abs, _quadratic_grad(params, x[:1])), rtol=1e-14).passed
 

@@ -266,9 +266,9 @@ def directional_check(grads: Pytree, objective: Callable[..., Array], params: Py
         g_flat, _ = ravel_pytree(_to64(grads))
     except Exception:  # noqa: BLE001 -- a malformed gradient pytree is a failed check
         g_flat = None
-    if g_flat is None or g_flat.shape != flat.shape or \
-            jax.tree.structure(grads) != jax.tree.structure(params) or \
-            any(np.shape(a) != np.shape(b) for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(params))):
+    same_shapes = jax.tree.structure(grads) == jax.tree.structure(params) and all(
+        np.shape(a) == np.shape(b) for a, b in zip(jax.tree.leaves(grads), jax.tree.leaves(params), strict=True))
+    if g_flat is None or g_flat.shape != flat.shape or not same_shapes:
         return DirectionalCheck((math.inf,), (0.0,), rtol)
     v = jax.random.normal(key, (num_directions, flat.size), jnp.float64)
     v = v / jnp.linalg.norm(v, axis=1, keepdims=True)
