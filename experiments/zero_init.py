@@ -121,11 +121,17 @@ def scheme_model(sizes: tuple[int, ...], hidden, scheme: str) -> tuple[MLP, floa
     return MLP(sizes, hidden=hidden, output="sigmoid", weight_init=w, bias_init=b), scale
 
 
-def draw_starts(builders: dict, keys) -> dict:
-    """``{name: builder(key) for every key}`` stacked over ``keys``, for every builder, in ONE compiled program:
-    compiling the random-number kernels once for all starts is several times cheaper than once per start."""
-    compiled, _ = train.compile_run(lambda ks: {n: jax.vmap(b)(ks) for n, b in builders.items()}, keys)
-    return compiled(keys)
+def compiled_call(fn, *args):
+    """``fn(*args)`` through ONE ahead-of-time compile at XLA's fast optimisation level
+    (:func:`xgnn_jax.train.compile_run`). Each part of the study puts everything it computes (drawing the starts
+    included) into one such program: compile time, not run time, dominates the quick setting, and one larger
+    program compiles several times faster than the same work split into many."""
+    return train.compile_run(fn, *args)[0](*args)
+
+
+def stack(trees: list):
+    """Stack pytrees of equal structure along a new leading axis."""
+    return jax.tree.map(lambda *a: jnp.stack(a), *trees)
 
 
 def first_at(curves: np.ndarray, level: float) -> np.ndarray:
@@ -153,62 +159,60 @@ def _fmt_range(a) -> str:
 
 # ---------------------------------------------------------------------------------------------- parts
 def masks_part(cfg: Config, key) -> dict:
-    """Parts 1-2, in float64: per (activation, depth) one compiled trajectory, vmapped over data subset, start
-    and seed."""
+    """Parts 1-2, in float64: every activation and depth, vmapped over data subset, start and seed."""
     with jax.enable_x64(True):
         x, y = datasets.watermelon3_alpha(dtype=jnp.float64)
         m = x.shape[0]
         full = jnp.ones((m,), jnp.float64)
         balanced = full.at[m - 1].set(0.0)  # melon 17 is bad: 8 good, 8 bad remain
         weights = jnp.stack([full, balanced])
-        out: dict = {"W_grad": {}, "b_grad": {}, "W_changed": {}, "spread": {}, "loss": {}}
-        # The starts depend on the layer sizes only, so every activation shares them.
+        lr = jnp.asarray(cfg.mask_lr, jnp.float64)
         sizes_of = {L: (2, *(cfg.width,) * (L - 1), 1) for L in cfg.depths}
-        starts = draw_starts({(L, s): (lambda k, L=L, s=s: start_model(sizes_of[L], "sigmoid", s, cfg.constant).init(
-            jax.random.fold_in(k, L), dtype=jnp.float64)) for L in cfg.depths for s in STARTS},
-            jax.random.split(jax.random.fold_in(key, 100), cfg.mask_seeds))
-        for act in cfg.activations:
+
+        def program(keys):
+            res = {}
             for L in cfg.depths:
-                sizes = sizes_of[L]
-                p0 = jax.tree.map(lambda *a: jnp.stack(a), *[starts[(L, s)] for s in STARTS])  # (starts, seeds, ..)
-                traj = symmetry.make_trajectory(MLP(sizes, hidden=act, output="sigmoid"), cfg.mask_steps,
-                                               record_activation_spread=False)
-                f = jax.vmap(traj, in_axes=(0, None, None, None, None))  # seeds
-                f = jax.vmap(f, in_axes=(0, None, None, None, None))  # starts
-                f = jax.vmap(f, in_axes=(None, None, None, None, 0))  # data subsets
-                lr = jnp.asarray(cfg.mask_lr, jnp.float64)
-                compiled, _ = train.compile_run(f, p0, x, y, lr, weights)
-                tr = compiled(p0, x, y, lr, weights)
-                # Shapes (subsets, starts, seeds, T, L) and (subsets, starts, seeds, T + 1, L - 1).
-                out["W_grad"][(act, L)] = np.asarray(tr.W_grad_norm)
-                out["b_grad"][(act, L)] = np.asarray(tr.b_grad_norm)
-                out["W_changed"][(act, L)] = np.asarray(tr.W_changed)
-                out["spread"][(act, L)] = np.asarray(tr.spread)
-                out["loss"][(act, L)] = np.asarray(tr.loss)
+                # The starts depend on the layer sizes only, so every activation shares them.
+                p0 = stack([jax.vmap(lambda k, s=s, L=L: start_model(sizes_of[L], "sigmoid", s, cfg.constant).init(
+                    jax.random.fold_in(k, L), dtype=jnp.float64))(keys) for s in STARTS])  # (starts, seeds, ...)
+                for act in cfg.activations:
+                    traj = symmetry.make_trajectory(MLP(sizes_of[L], hidden=act, output="sigmoid"), cfg.mask_steps,
+                                                    record_activation_spread=False)
+                    f = jax.vmap(traj, in_axes=(0, None, None, None, None))  # seeds
+                    f = jax.vmap(f, in_axes=(0, None, None, None, None))  # starts
+                    f = jax.vmap(f, in_axes=(None, None, None, None, 0))  # data subsets
+                    tr = f(p0, x, y, lr, weights)
+                    # Shapes (subsets, starts, seeds, T, L) and (subsets, starts, seeds, T + 1, L - 1).
+                    res[f"{act}/{L}"] = {"W_grad": tr.W_grad_norm, "b_grad": tr.b_grad_norm,
+                                         "W_changed": tr.W_changed, "spread": tr.spread, "loss": tr.loss}
+            return res
+
+        res = compiled_call(program, jax.random.split(jax.random.fold_in(key, 100), cfg.mask_seeds))
+        out: dict = {k: {} for k in ("W_grad", "b_grad", "W_changed", "spread", "loss")}
+        for name, r in res.items():
+            act, L = name.split("/")
+            for k, v in r.items():
+                out[k][(act, int(L))] = np.asarray(v)
     return out
 
 
 def c20_training_part(cfg: Config, key) -> dict:
-    """Part 3: sigmoid net on balanced two circles from the four starts (one compile, vmapped over seeds)."""
+    """Part 3: sigmoid net on balanced two circles from the four starts (vmapped over start and seed)."""
     data = datasets.circles(jax.random.fold_in(key, 300), cfg.train_n, noise=0.05, factor=0.5)
     sizes = (2, *cfg.train_hidden, 1)
-    traj = (jax.vmap(symmetry.make_trajectory(MLP(sizes, hidden="sigmoid", output="sigmoid"),
-                                                     cfg.train_steps, loss="sigmoid_binary_cross_entropy",
-                                                     record_activation_spread=False),
-                            in_axes=(0, None, None, None)))
-    keys = jax.random.split(jax.random.fold_in(key, 301), cfg.train_seeds)
-    acc, loss, spread, wgrad = {}, {}, {}, {}
-    lr, compiled = jnp.asarray(cfg.train_lr), None
-    starts = draw_starts({s: start_model(sizes, "sigmoid", s, cfg.constant).init for s in STARTS}, keys)
-    for s in STARTS:
-        p0 = starts[s]
-        if compiled is None:
-            compiled, _ = train.compile_run(traj, p0, data.x, data.y, lr)
-        tr = compiled(p0, data.x, data.y, lr)
-        acc[s], loss[s] = np.asarray(tr.accuracy), np.asarray(tr.loss)
-        spread[s], wgrad[s] = np.asarray(tr.spread), np.asarray(tr.W_grad_norm)
-    return {"accuracy": acc, "loss": loss, "spread": spread, "W_grad": wgrad,
-            "positive_fraction": float(jnp.mean(data.y))}
+    traj = symmetry.make_trajectory(MLP(sizes, hidden="sigmoid", output="sigmoid"), cfg.train_steps,
+                                    loss="sigmoid_binary_cross_entropy", record_activation_spread=False)
+
+    def program(keys):
+        p0 = stack([jax.vmap(start_model(sizes, "sigmoid", s, cfg.constant).init)(keys) for s in STARTS])
+        tr = jax.vmap(jax.vmap(traj, in_axes=(0, None, None, None)), in_axes=(0, None, None, None))(
+            p0, data.x, data.y, cfg.train_lr)
+        return {"accuracy": tr.accuracy, "loss": tr.loss, "spread": tr.spread, "W_grad": tr.W_grad_norm}
+
+    r = compiled_call(program, jax.random.split(jax.random.fold_in(key, 301), cfg.train_seeds))
+    out = {k: {s: np.asarray(v[i]) for i, s in enumerate(STARTS)} for k, v in r.items()}
+    out["positive_fraction"] = float(jnp.mean(data.y))
+    return out
 
 
 def c22_part(cfg: Config, key) -> dict:
@@ -222,9 +226,7 @@ def c22_part(cfg: Config, key) -> dict:
     # Restart 0 starts from zeros (scales 0), the others from N(0, 1) weights and bias.
     scale = jnp.concatenate([jnp.zeros(1), jnp.ones(r)])
     hp = {"lr": jnp.full(r + 1, cfg.logistic_lr), "weight_scale": scale, "bias_scale": scale}
-    keys = jax.random.split(jax.random.fold_in(key, 400), r + 1)
-    compiled, _ = train.compile_run(jax.vmap(run), keys, hp)
-    res = compiled(keys, hp)
+    res = compiled_call(jax.vmap(run), jax.random.split(jax.random.fold_in(key, 400), r + 1), hp)
     J = objective(model, "sigmoid_binary_cross_entropy")
     g0 = jax.grad(J)(jax.tree.map(lambda a: a[0], res.init_params), x, y)
     return {"loss_star": loss_star, "w_star": w_star, "final_loss": np.asarray(res.final_loss, np.float64),
@@ -249,14 +251,16 @@ def c23_part(cfg: Config, key) -> dict:
         "fm_zero": embedding.FactorizationMachine(vocab, cfg.emb_dim),
         "fm_random": embedding.FactorizationMachine(vocab, cfg.emb_dim, embedding_init="normal(0.1)"),
     }
-    keys = jax.random.split(jax.random.fold_in(key, 502), cfg.emb_seeds)
-    starts = draw_starts({name: model.init for name, model in variants.items()}, keys)
-    out: dict = {}
-    programs: dict = {}  # one compiled program per model structure: the start only changes params0
-    for name, model in variants.items():
-        J = embedding.objective(model)
-        structure = dataclasses.replace(model, embedding_init="zeros")
-        if structure not in programs:
+    # Starts of the same structure (zero or random tables) share one vmapped computation.
+    groups = {"mlp_tanh": ("mlp_tanh_zero", "mlp_tanh_random"), "mlp_relu": ("mlp_relu_zero",),
+              "fm": ("fm_zero", "fm_random")}
+
+    def program(keys):
+        res = {}
+        for names in groups.values():
+            model = variants[names[0]]
+            J = embedding.objective(model)
+
             def measure(old, new, g, J=J):
                 return {"loss": J(old, ids[tr], y[tr]),
                         "emb_grad": jnp.sqrt(sum(jnp.sum(t * t) for t in g["embeddings"]))}
@@ -275,25 +279,23 @@ def c23_part(cfg: Config, key) -> dict:
                         "train_acc": metrics.accuracy(model.apply(pf, ids[tr]), y[tr]),
                         "test_acc": metrics.accuracy(model.apply(pf, ids[te]), y[te])}
 
-            programs[structure] = None, jax.vmap(one)
-        p0 = starts[name]
-        compiled, fn = programs[structure]
-        if compiled is None:
-            compiled, _ = train.compile_run(fn, p0)
-            programs[structure] = compiled, fn
-        out[name] = jax.tree.map(np.asarray, compiled(p0))
+            p0 = stack([jax.vmap(variants[n].init)(keys) for n in names])  # (starts, seeds, ...)
+            r = jax.vmap(jax.vmap(one))(p0)
+            for i, n in enumerate(names):
+                res[n] = jax.tree.map(lambda a, i=i: a[i], r)
+        return res
+
+    out = jax.tree.map(np.asarray, compiled_call(program, jax.random.split(jax.random.fold_in(key, 502),
+                                                                            cfg.emb_seeds)))
     out["used_rows"] = int(used[0].sum())
     return out
 
 
 def c24_part(cfg: Config, key) -> dict:
-    """Part 6: the schemes on two circles, many seeds per scheme (make_run, vmapped)."""
+    """Part 6: the schemes on two circles, many seeds per scheme: make_run vmapped over scheme and seed (the
+    scheme only decides the starting parameters, so one program serves all)."""
     data = datasets.circles(jax.random.fold_in(key, 600), cfg.scheme_n, noise=cfg.scheme_noise, factor=0.5)
     test = datasets.circles(jax.random.fold_in(key, 601), cfg.scheme_n, noise=cfg.scheme_noise, factor=0.5)
-    keys = jax.random.split(jax.random.fold_in(key, 602), cfg.scheme_seeds)
-    out: dict = {k: {} for k in ("loss0", "train_acc", "test_acc", "steps95", "loss_curve", "acc_curve",
-                                 "diverged")}
-    # One compiled program for every scheme: the scheme only decides the starting parameters.
     base = MLP((2, 10, 5, 1), hidden="relu", output="sigmoid")
     run = train.make_run(base, train.Data(data.x, data.y), train.TrainConfig(
         epochs=cfg.scheme_steps, loss="sigmoid_binary_cross_entropy", record_grad_norm=False))
@@ -304,18 +306,21 @@ def c24_part(cfg: Config, key) -> dict:
         return {"loss0": J(p0, data.x, data.y), "loss": res.history["loss"], "acc": res.history["accuracy"],
                 "test_acc": metrics.accuracy(base.apply(res.params, test.x), test.y), "diverged": res.diverged}
 
-    compiled = None
-    starts = draw_starts({s: (lambda k, s=s: (lambda m, c: m.init(k, c))(*scheme_model(base.sizes, "relu", s)))
-                          for s in SCHEMES}, keys)
-    for s in SCHEMES:
-        p0 = starts[s]
-        if compiled is None:
-            compiled, _ = train.compile_run(jax.vmap(one), keys, p0)
-        r = jax.tree.map(np.asarray, compiled(keys, p0))
-        out["loss0"][s], out["loss_curve"][s], out["acc_curve"][s] = r["loss0"], r["loss"], r["acc"]
-        out["train_acc"][s], out["test_acc"][s], out["diverged"][s] = r["acc"][:, -1], r["test_acc"], r["diverged"]
-        hit = first_at(r["acc"], 0.95)
-        out["steps95"][s] = np.where(hit >= 0, hit + 1, -1)  # history index i is epoch i + 1
+    def program(keys):
+        p0 = stack([jax.vmap(lambda k, s=s: (lambda m, c: m.init(k, c))(*scheme_model(base.sizes, "relu", s)))(
+            keys) for s in SCHEMES])
+        return jax.vmap(jax.vmap(one), in_axes=(None, 0))(keys, p0)
+
+    r = jax.tree.map(np.asarray, compiled_call(program, jax.random.split(jax.random.fold_in(key, 602),
+                                                                          cfg.scheme_seeds)))
+    out: dict = {k: {} for k in ("loss0", "train_acc", "test_acc", "steps95", "loss_curve", "acc_curve",
+                                 "diverged")}
+    for i, s in enumerate(SCHEMES):
+        out["loss0"][s], out["loss_curve"][s], out["acc_curve"][s] = r["loss0"][i], r["loss"][i], r["acc"][i]
+        out["train_acc"][s], out["test_acc"][s] = r["acc"][i][:, -1], r["test_acc"][i]
+        out["diverged"][s] = r["diverged"][i]
+        hit = first_at(r["acc"][i], 0.95)
+        out["steps95"][s] = np.where(hit >= 0, hit + 1, -1)  # history index j is epoch j + 1
     out["positive_fraction"] = float(jnp.mean(data.y))
     return out
 
@@ -324,29 +329,33 @@ def depth_part(cfg: Config, key) -> dict:
     """Part 7: activation RMS and weight-gradient norm per layer at initialisation, 10 layers deep."""
     data = datasets.circles(jax.random.fold_in(key, 700), 256, noise=0.08, factor=0.5)
     sizes = (2, *(cfg.depth_width,) * (cfg.depth_layers - 1), 1)
-    keys = jax.random.split(jax.random.fold_in(key, 701), cfg.depth_seeds)
+
+    def program(keys):
+        # The starting parameters depend on the scheme only (ReLU and tanh nets share them).
+        p0 = stack([jax.vmap(lambda k, s=s: (lambda m, c: m.init(k, c))(*scheme_model(sizes, "relu", s)))(keys)
+                    for s in SCHEMES])
+        res = {}
+        for hidden in ("relu", "tanh"):
+            base = MLP(sizes, hidden=hidden, output="sigmoid")
+            J = objective(base, "sigmoid_binary_cross_entropy")
+
+            def profile(params, base=base, J=J):
+                acts = base.forward(params, data.x)[1][1:-1]
+                g = jax.grad(J)(params, data.x, data.y)
+                return (jnp.stack([jnp.sqrt(jnp.mean(a * a)) for a in acts]),
+                        jnp.stack([jnp.linalg.norm(layer["W"]) for layer in g]))
+
+            res[hidden] = jax.vmap(jax.vmap(profile))(p0)
+        return res
+
+    res = compiled_call(program, jax.random.split(jax.random.fold_in(key, 701), cfg.depth_seeds))
     out: dict = {"act_rms": {}, "grad_norm": {}}
-    # The starting parameters depend on the scheme only (ReLU and tanh nets share them).
-    starts = draw_starts({s: (lambda k, s=s: (lambda m, c: m.init(k, c))(*scheme_model(sizes, "relu", s)))
-                          for s in SCHEMES}, keys)
-    for hidden in ("relu", "tanh"):
-        base = MLP(sizes, hidden=hidden, output="sigmoid")
-        J = objective(base, "sigmoid_binary_cross_entropy")
-
-        def profile(params, base=base, J=J):
-            acts = base.forward(params, data.x)[1][1:-1]
-            g = jax.grad(J)(params, data.x, data.y)
-            return (jnp.stack([jnp.sqrt(jnp.mean(a * a)) for a in acts]),
-                    jnp.stack([jnp.linalg.norm(layer["W"]) for layer in g]))
-
-        compiled, _ = train.compile_run(jax.vmap(profile), starts[SCHEMES[0]])
-        for s in SCHEMES:
-            a, g = compiled(starts[s])
-            out["act_rms"][(hidden, s)], out["grad_norm"][(hidden, s)] = np.asarray(a), np.asarray(g)
+    for hidden, (a, g) in res.items():
+        for i, s in enumerate(SCHEMES):
+            out["act_rms"][(hidden, s)], out["grad_norm"][(hidden, s)] = np.asarray(a[i]), np.asarray(g[i])
     return out
 
 
-# ---------------------------------------------------------------------------------------------- verdicts
 def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, dp: dict, figs: dict) -> tuple:
     S = {s: i for i, s in enumerate(STARTS)}
     FULL, BAL = 0, 1

@@ -33,6 +33,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from xgnn_jax import initializers
 from xgnn_jax import losses as losses_lib
@@ -61,8 +62,9 @@ def check_ids(ids: Array, vocab_sizes: tuple[int, ...], *, argument: str = "ids"
     if not jnp.issubdtype(ids.dtype, jnp.integer):
         raise ValueError(f"{argument}: expected an integer array of category ids, got dtype {ids.dtype}")
     if not isinstance(ids, jax.core.Tracer):
-        hi = jnp.asarray(vocab_sizes)
-        if bool(jnp.any((ids < 0) | (ids >= hi[None, :]))):
+        # numpy, not jnp: inside a trace even a jnp operation on a concrete array gives a tracer.
+        a = np.asarray(ids)
+        if np.any((a < 0) | (a >= np.asarray(vocab_sizes)[None, :])):
             raise ValueError(f"{argument}: ids out of range; field f needs 0 <= id < {list(vocab_sizes)}[f]")
 
 

@@ -1,0 +1,42 @@
+"""Smoke test of the zero_init study on its quick config: the verdicts it reports and what it writes."""
+
+import math
+
+import numpy as np
+
+from experiments import zero_init
+from xgnn_jax import experiment
+
+
+def test_quick_study_reports_c19_to_c24(tmp_path):
+    cfg = zero_init.Config()
+    summary = zero_init.run(cfg, out_dir=tmp_path, progress=False)
+    verdicts = {v["claim"]: v for v in summary["verdicts"]}
+    assert list(verdicts) == ["C19", "C20", "C21", "C22", "C23", "C24"]
+    # C19 needs a non-zero mean output error; C21 zero biases; C23 downstream units that pass a gradient at 0.
+    for claim, word in (("C19", "balanced"), ("C21", "biases"), ("C23", "each other")):
+        assert verdicts[claim]["verdict"] == experiment.CONDITIONAL and word in verdicts[claim]["conditions"]
+    assert verdicts["C20"]["verdict"] == experiment.HOLDS
+    assert verdicts["C22"]["verdict"] == experiment.HOLDS
+    assert verdicts["C24"]["verdict"] in (experiment.HOLDS, experiment.CONDITIONAL)
+
+    n = summary["numbers"]
+    assert all(n["C19"]["back_to_front_per_depth"].values())
+    assert n["C19"]["max_unit_spread_zeros"] == 0.0 and n["C19"]["balanced_half_sse_nothing_moves"]
+    for L in cfg.depths:  # first step of change, front to back: L, L-1, ..., 1
+        assert n["C19"]["first_step_of_change_per_layer"][str(L)] == list(range(L, 0, -1))
+    assert n["C20"]["median_steps_to_90"]["zero_w_random_b"] > n["C20"]["median_steps_to_90"]["random"]
+    assert n["C22"]["zero_start_gap"] <= 1e-6 and n["C22"]["random_gap_max"] <= 1e-6
+    assert n["C23"]["fm_zero"]["max_emb_grad"] == 0.0 and n["C23"]["mlp_tanh_zero"]["max_emb_grad"] > 0
+    c24 = n["C24"]
+    assert c24["median_test_accuracy"]["zeros"] == 0.5 and c24["fraction_reaching_95"]["zeros"] == 0.0
+    assert abs(c24["median_loss_step0"]["zeros"] - math.log(2)) < 1e-6
+    assert c24["median_test_accuracy"]["fan_in_uniform"] > 0.95
+
+    with np.load(tmp_path / "arrays.npz") as a:
+        zeros_loss_is_ln2 = a["c24_zeros_loss0"]
+        assert zeros_loss_is_ln2.shape == (cfg.scheme_seeds,)
+        assert a["masks_sigmoid_L2_W_grad"].shape == (2, 4, cfg.mask_seeds, cfg.mask_steps, 2)
+    for fig in ("update_masks.png", "symmetry.png", "c20_training.png", "logistic.png", "embeddings.png",
+                "schemes.png", "depth_profile.png"):
+        assert (tmp_path / fig).exists()
