@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xgnn_jax import datasets, experiment, neurons, plotting
+from xgnn_jax import datasets, experiment, neurons, plotting, train
 from xgnn_jax import perceptron as P
 
 
@@ -110,7 +110,8 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     # ------------------------------------------------------------------ data sets with known separators
     margins = np.repeat(np.asarray(cfg.margins, np.float32), cfg.datasets_per_margin)
     num_sets = margins.size
-    data = _prepare(k_data, k_loss, cfg.n, cfg.d, tuple(cfg.margins), cfg.datasets_per_margin)
+    data = _fast(functools.partial(_prepare, n=cfg.n, d=cfg.d, margins=tuple(cfg.margins),
+                                   per_margin=cfg.datasets_per_margin), k_data, k_loss)
     x_all, y_all = data["x"], data["y"]
     bound = np.asarray(data["bound"])
     # The cap lies above every bound, so a run stopped by the cap would contradict the theorem.
@@ -146,13 +147,12 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     # depend on eta), then h runs on data set 0 with other keys, then h runs on data set 0 in other orders from
     # other (dyadic) initial values.
     h = cfg.hyperplane_runs
-    batch = _novikoff_batch(k_plane, k_run, x_all, y_all, h, cfg.eta)
+    batch = _fast(functools.partial(_novikoff_batch, h=h, eta=cfg.eta), k_plane, k_run, x_all, y_all)
     nb = num_sets + 2 * h
     results = {}
     for choice in P.CHOICES:
-        f = jax.jit(jax.vmap(lambda x, y, k, e, w0, b0, c=choice: P.perceptron(
-            x, y, k, eta=e, w0=w0, b0=b0, choice=c, max_epochs=max_epochs + 64, detect_cycles=False)))
-        results[choice] = jax.device_get(f(*batch))
+        results[choice] = _fast(jax.vmap(lambda x, y, k, e, w0, b0, c=choice: P.perceptron(
+            x, y, k, eta=e, w0=w0, b0=b0, choice=c, max_epochs=max_epochs + 64, detect_cycles=False)), *batch)
     counts = {c: np.asarray(r.num_updates)[:num_sets] for c, r in results.items()}
     converged = {c: np.asarray(r.converged)[:num_sets] for c, r in results.items()}
     within = {c: bool(np.all(counts[c] <= bound)) for c in counts}
@@ -225,12 +225,11 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     # ------------------------------------------------------------------ C5 XOR
     # One batch per choice rule: the XOR runs, then AND and OR from zero for contrast.
     n_x = cfg.xor_runs
-    xor_batch = _xor_batch(k_xor, n_x)
+    xor_batch = _fast(functools.partial(_xor_batch, n_x=n_x), k_xor)
     xor_res, others = {}, {}
     for choice in P.CHOICES:
-        res = jax.jit(jax.vmap(lambda x, y, k, w0, b0, e, c=choice: P.perceptron(
-            x, y, k, eta=e, w0=w0, b0=b0, choice=c, max_epochs=cfg.xor_max_epochs)))(*xor_batch)
-        res = jax.device_get(res)
+        res = _fast(jax.vmap(lambda x, y, k, w0, b0, e, c=choice: P.perceptron(
+            x, y, k, eta=e, w0=w0, b0=b0, choice=c, max_epochs=cfg.xor_max_epochs)), *xor_batch)
         xor_res[choice] = jax.tree.map(lambda a: a[:n_x], res)
         others[choice] = jax.tree.map(lambda a: a[n_x:], res)
     proofs = {c: np.asarray(rx.not_separable) for c, rx in xor_res.items()}
@@ -238,7 +237,8 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     first_rep = {c: np.asarray(rx.num_updates)[proofs[c]] for c, rx in xor_res.items()}
     cyc_len = {c: np.asarray(rx.cycle_length)[proofs[c]] for c, rx in xor_res.items()}
     long_n = min(n_x, 16)
-    long_conv, long_mis = _xor_long_runs(*xor_batch, long_n, cfg.xor_long_epochs)
+    long_conv, long_mis = _fast(functools.partial(_xor_long_runs, long_n=long_n, epochs=cfg.xor_long_epochs),
+                                *xor_batch)
     long_conv, long_mis = int(long_conv), np.asarray(long_mis)
     n_proofs = sum(int(v.sum()) for v in proofs.values())
     n_conv_short = sum(int(v.sum()) for v in conv_x.values())
@@ -273,7 +273,13 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     return experiment.finish(STUDY, config, summary, out_dir, arrays=arrays, wall_time_s=wall, seed=cfg.seed)
 
 
-@functools.partial(jax.jit, static_argnames=("n", "d", "margins", "per_margin"))
+def _fast(fn, *args):
+    """Compile ``fn`` for ``args`` with XLA's fast-compile setting (:func:`xgnn_jax.train.compile_run`), run it,
+    and return the results on the host."""
+    compiled, _ = train.compile_run(fn, *args)
+    return jax.device_get(compiled(*args))
+
+
 def _prepare(k_data, k_loss, n, d, margins, per_margin):
     """The data sets (per margin level), their Novikoff bounds, and the loss at random and special hyperplanes."""
     keys = jax.random.split(k_data, len(margins) * per_margin).reshape(len(margins), per_margin)
@@ -302,7 +308,6 @@ def _prepare(k_data, k_loss, n, d, margins, per_margin):
     }
 
 
-@functools.partial(jax.jit, static_argnames=("h",))
 def _novikoff_batch(k_plane, k_run, x_all, y_all, h, eta):
     """Arguments of the batched runs: the data sets from zero (eta in {1, 1/2, 1/4, 1/8}), then ``h`` runs on data
     set 0 with other keys, then ``h`` runs on data set 0 in other orders from other dyadic initial values."""
@@ -319,7 +324,6 @@ def _novikoff_batch(k_plane, k_run, x_all, y_all, h, eta):
     return xb, yb, jax.random.split(k_run, nb), etas, w0b, b0b
 
 
-@functools.partial(jax.jit, static_argnames=("n_x",))
 def _xor_batch(k_xor, n_x):
     """Arguments of the batched gate runs: ``n_x`` XOR runs from dyadic starts (eta 1 or 1/2), then AND and OR."""
     gates = {g: datasets.logic_gate(g) for g in ("xor", "and", "or")}
@@ -333,7 +337,6 @@ def _xor_batch(k_xor, n_x):
     return xg, yg, jax.random.split(kx[2], n_x + 2), w0s, b0s, eta_x
 
 
-@functools.partial(jax.jit, static_argnames=("long_n", "epochs"))
 def _xor_long_runs(xg, yg, keys, w0s, b0s, eta, long_n, epochs):
     """``long_n`` random-choice XOR runs without the cycle check: how many converged, and the number of
     misclassified points after every update ``(long_n, 4 epochs)``."""

@@ -21,6 +21,7 @@ Quick setting: about 10 s on 2 CPU cores; full: about a minute.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 
 import jax
@@ -59,13 +60,41 @@ def _decision_panel(ax, predict, title, x, y):
     g = np.linspace(-0.5, 1.5, 161)
     gx, gy = np.meshgrid(g, g)
     grid = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)
-    z = np.asarray(predict(grid)).reshape(gx.shape)
+    z = np.asarray(jax.jit(predict)(grid)).reshape(gx.shape)
     ax.contourf(gx, gy, (z >= 0.5).astype(float), levels=[-0.5, 0.5, 1.5], colors=["#f4cccc", "#cfe2f3"])
     ax.contour(gx, gy, z, levels=[0.5], colors="k", linewidths=1)
     pos = y[:, 0] > 0.5
     ax.scatter(x[pos, 0], x[pos, 1], c="tab:blue", marker="o", s=50, label="XOR = 1", zorder=3)
     ax.scatter(x[~pos, 0], x[~pos, 1], c="tab:red", marker="s", s=50, label="XOR = 0", zorder=3)
     ax.set(title=title, xlabel="x1", ylabel="x2", xlim=(-0.5, 1.5), ylim=(-0.5, 1.5))
+
+
+def _compiled_vmap(run_fn, keys, hp):
+    """``run_fn`` vmapped over keys (one shared ``hp``), compiled with the fast XLA setting, as numpy arrays."""
+    f, _ = train.compile_run(jax.vmap(run_fn, in_axes=(0, None)), keys, hp)
+    return jax.device_get(f(keys, hp))
+
+
+@functools.partial(jax.jit, static_argnames=("model",))
+def _collapse(model, key, x, y):
+    """Max |deep(x) - (x W + b)| on 256 random inputs, the output scale, and the least-squares line on (x, y)."""
+    params = model.init(key, dtype=x.dtype)
+    xr = jax.random.normal(key, (256, model.sizes[0]), x.dtype)
+    W, b = neurons.collapse_linear(model, params)
+    deep = model.apply(params, xr)
+    w_ls, b_ls = neurons.least_squares_linear(x, y)
+    ls_out = x @ w_ls + b_ls
+    return (jnp.max(jnp.abs(deep - (xr @ W + b))), jnp.max(jnp.abs(deep)), ls_out,
+            0.5 * jnp.mean(jnp.sum((ls_out - y) ** 2, axis=1)))
+
+
+@jax.jit
+def _rbf_closed_forms(x, y, beta):
+    """Exercise 5.7 in closed form: four centres on the inputs (no bias) and two centres (0,0), (1,1) with a bias."""
+    rbf4 = neurons.rbf_fit_output(x, y, x, beta)
+    rbf2 = neurons.rbf_fit_output(x, y, x[jnp.array([0, 3])], beta, bias=True)
+    err = [jnp.max(jnp.abs(neurons.rbf_apply(p, x) - y)) for p in (rbf4, rbf2)]
+    return rbf4, rbf2, err[0], err[1]
 
 
 def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
@@ -80,16 +109,16 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
 
     # ------------------------------------------------------------------ C6: hand-set step network
     step_model, step_params = neurons.xor_step_network()
-    step_out = np.asarray(step_model.apply(step_params, x))
+    step_out, hidden = (np.asarray(a) for a in jax.jit(
+        lambda p: (step_model.apply(p, x), step_model.hidden_activations(p, x)[0]))(step_params))
     step_ok = bool(np.all(step_out == y_np))
-    hidden = np.asarray(step_model.hidden_activations(step_params, x)[0])
 
     # ------------------------------------------------------------------ C6: trained 2-2-1 sigmoid network
     sig_model = MLP((2, 2, 1), hidden="sigmoid", output="sigmoid", weight_init=cfg.init, bias_init=cfg.init)
-    tcfg = train.TrainConfig(epochs=cfg.epochs, mode=train.ACCUMULATED_BP, loss="half_sse", optimizer="sgd")
+    tcfg = train.TrainConfig(epochs=cfg.epochs, mode=train.ACCUMULATED_BP, loss="half_sse", optimizer="sgd",
+                             record_grad_norm=False)
     sig_run = train.make_run(sig_model, train.Data(x, y), tcfg)
-    sig = jax.device_get(jax.jit(jax.vmap(sig_run, in_axes=(0, None)))(
-        jax.random.split(k_sig, cfg.seeds), train.hparams(lr=cfg.lr)))
+    sig = _compiled_vmap(sig_run, jax.random.split(k_sig, cfg.seeds), train.hparams(lr=cfg.lr))
     sig_ok = np.asarray(sig.final_accuracy) == 1.0
     sig_div = np.asarray(sig.diverged)
     sig_loss = np.asarray(sig.final_loss)
@@ -102,27 +131,20 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     lin_model = MLP(tuple(cfg.linear_sizes), hidden="identity", output="identity", weight_init="normal",
                     bias_init="normal")
     with jax.enable_x64(True):
-        params64 = lin_model.init(k_col, dtype=jnp.float64)
-        xr = jax.random.normal(k_col, (256, cfg.linear_sizes[0]), jnp.float64)
-        W, b = neurons.collapse_linear(lin_model, params64)
-        deep_out, flat_out = lin_model.apply(params64, xr), xr @ W + b
-        collapse_err = float(jnp.max(jnp.abs(deep_out - flat_out)))
-        out_scale = float(jnp.max(jnp.abs(deep_out)))
-        x64, y64 = x.astype(jnp.float64), y.astype(jnp.float64)
-        w_ls, b_ls = neurons.least_squares_linear(x64, y64)
-        ls_out = x64 @ w_ls + b_ls
-        ls_loss = float(0.5 * jnp.mean(jnp.sum((ls_out - y64) ** 2, axis=1)))
+        x64, y64 = jnp.asarray(np.asarray(x), jnp.float64), jnp.asarray(np.asarray(y), jnp.float64)
+        collapse_err, out_scale, ls_out, ls_loss = (np.asarray(a) for a in _collapse(lin_model, k_col, x64, y64))
+        collapse_err, out_scale, ls_loss = float(collapse_err), float(out_scale), float(ls_loss)
         lin_init = dataclasses.replace(lin_model, weight_init="fan_in_uniform", bias_init="fan_in_uniform")
         lin_run = train.make_run(lin_init, train.Data(x64, y64), dataclasses.replace(tcfg, threshold=0.5))
-        lin = jax.device_get(jax.jit(jax.vmap(lin_run, in_axes=(0, None)))(
-            jax.random.split(k_lin, cfg.seeds), train.hparams(lr=cfg.linear_lr)))
+        lin = _compiled_vmap(lin_run, jax.random.split(k_lin, cfg.seeds), train.hparams(lr=cfg.linear_lr))
         lin_loss = np.asarray(lin.final_loss, np.float64)
         lin_acc = np.asarray(lin.final_accuracy)
         lin_div = np.asarray(lin.diverged)
         best = int(np.nanargmin(np.where(lin_div, np.inf, lin_loss)))
-        lin_best_params = jax.tree.map(lambda a: a[best], lin.params)
-        lin_W, lin_b = neurons.collapse_linear(lin_init, lin_best_params)
-        lin_W, lin_b = np.asarray(lin_W), np.asarray(lin_b)
+        # The trained deep linear net as its single map x W + b (numpy: no further compiles).
+        lin_W, lin_b = np.asarray(lin.params[0]["W"][best]), np.asarray(lin.params[0]["b"][best])
+        for layer in lin.params[1:]:
+            lin_W, lin_b = lin_W @ layer["W"][best], lin_b @ layer["W"][best] + layer["b"][best]
     arrays.update(linear_final_loss=lin_loss, linear_final_accuracy=lin_acc, linear_diverged=lin_div)
     ok_lin = lin_loss[~lin_div]
     # A linear map cannot beat the least-squares optimum; 1e-9 allows for float64 rounding.
@@ -131,14 +153,11 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     ok_c7 = collapse_err <= 1e-12 * max(out_scale, 1.0) and never_better and max_acc <= 0.75
 
     # ------------------------------------------------------------------ exercise 5.7: RBF networks
-    rbf4 = neurons.rbf_fit_output(x, y, x, cfg.rbf_beta)
-    rbf2 = neurons.rbf_fit_output(x, y, x[jnp.array([0, 3])], cfg.rbf_beta, bias=True)
-    rbf_closed = {"4 centres on the inputs, no bias": rbf4, "2 centres (0,0), (1,1) + bias": rbf2}
-    closed_err = {k: float(jnp.max(jnp.abs(neurons.rbf_apply(p, x) - y))) for k, p in rbf_closed.items()}
+    rbf4, rbf2, err4, err2 = _rbf_closed_forms(x, y, cfg.rbf_beta)
+    closed_err = {"4 centres on the inputs, no bias": float(err4), "2 centres (0,0), (1,1) + bias": float(err2)}
     rcfg = neurons.RBFTrainConfig(q=cfg.rbf_centres, steps=cfg.rbf_steps, bias=True, beta0=cfg.rbf_beta)
     rbf_run = neurons.make_rbf_run(x, y, rcfg)
-    rbf = jax.device_get(jax.jit(jax.vmap(rbf_run, in_axes=(0, None)))(
-        jax.random.split(k_rbf, cfg.seeds), jnp.float32(cfg.rbf_lr)))
+    rbf = _compiled_vmap(rbf_run, jax.random.split(k_rbf, cfg.seeds), jnp.float32(cfg.rbf_lr))
     rbf_ok = np.asarray(rbf.final_accuracy) == 1.0
     rbf_frac = float(rbf_ok.mean())
     arrays.update(rbf_final_loss=np.asarray(rbf.final_loss), rbf_final_accuracy=np.asarray(rbf.final_accuracy))
