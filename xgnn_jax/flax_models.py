@@ -43,6 +43,7 @@ so a Flax run and a core run given the same key start from the same parameters; 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -427,24 +428,32 @@ def train_nnx_loop(module: nnx.Module, x: Array, y: Array, tx: optax.GradientTra
     called ``steps`` times from Python, full batch.
 
     Returns the trained module (``module`` itself is updated in place, as NNX does) and the objective **after**
-    each step, ``(steps,)``: the same record as the core run's ``history["loss"]`` in ``full_batch`` mode.
+    each step, ``(steps,)``: the same record as the core run's ``history["loss"]`` in ``full_batch`` mode. The
+    compiled step is cached per (model structure, loss, reduction); pass the same ``tx`` object again to reuse it.
     """
-    if not isinstance(steps, int) or steps <= 0:
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
         raise ValueError(f"steps: expected a positive int, got {steps!r}")
     spec, _ = split(module)
-    J = objective(spec, loss, reduction)
+    step, evaluate = _nnx_step(spec, loss, reduction)
     optimizer = nnx.Optimizer(module, tx, wrt=nnx.Param)
+    before = [step(module, optimizer, x, y) for _ in range(steps)]
+    after = jnp.stack([*before[1:], evaluate(module, x, y)])
+    return module, after
 
-    def loss_of(m):
+
+@functools.lru_cache(maxsize=32)
+def _nnx_step(spec: FlaxSpec, loss: str, reduction: str | None):
+    """``(step, evaluate)``: the ``nnx.jit`` functions of :func:`train_nnx_loop` (cached, so not retraced)."""
+    J = objective(spec, loss, reduction)
+
+    def loss_of(m, x, y):
         return J(nnx.state(m, nnx.Param), x, y)
 
     @nnx.jit
-    def step(m, opt):
+    def step(m, opt, x, y):
         # The value returned is the loss before the update, like the article's loop prints it.
-        value, grads = nnx.value_and_grad(loss_of)(m)
+        value, grads = nnx.value_and_grad(loss_of)(m, x, y)
         opt.update(m, grads)
         return value
 
-    before = [step(module, optimizer) for _ in range(steps)]
-    after = jnp.stack([*before[1:], nnx.jit(loss_of)(module)])
-    return module, after
+    return step, nnx.jit(loss_of)
