@@ -63,23 +63,23 @@ TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 class Config:
     """Quick setting by default; ``Config.full()`` for the full one."""
 
-    seed: int = 0
-    restarts: int = 4
-    n: int = 64  # the article's N
-    d_in: int = 1000  # D_in
-    d_out: int = 10  # D_out
+    seed: int = 0  # data draw and restart keys (restart i: fold_in(key(seed), i), the same in both routes)
+    restarts: int = 4  # restarts per run, each through both routes
+    n: int = 64  # the article's N (examples)
+    d_in: int = 1000  # the article's D_in
+    d_out: int = 10  # the article's D_out
     torch_hidden: int = 100  # H of TwoLayerNet
-    torch_steps: int = 100
-    torch_lr: float = 1e-4
-    keras_hidden: tuple[int, int] = (128, 32)  # the article: Dense(1000) -> Dense(100)
-    keras_epochs: int = 100
-    keras_batch: int = 64
+    torch_steps: int = 100  # full-batch SGD steps of the PyTorch-style run (the article's numpy net: 500)
+    torch_lr: float = 1e-4  # the article's SGD learning rate
+    keras_hidden: tuple[int, int] = (128, 32)  # widths of the two relu Dense layers (the article: 1000, 100)
+    keras_epochs: int = 100  # the article's epochs
+    keras_batch: int = 64  # the article's batch size (64 = n: one full batch per epoch)
     keras_lr: float = 1e-3  # Keras's Adam default
-    dtypes: tuple[str, ...] = ("float32", "float64")
+    dtypes: tuple[str, ...] = ("float32", "float64")  # precisions, each compared at its own tolerance
     nnx_loop: tuple[str, ...] = ("pytorch",)  # runs whose restart 0 also goes through the stateful NNX idiom
     time_routes: bool = False  # also run each route as its own sweep, timed (two more compiles per run)
 
-    ESTIMATED_SECONDS = {"quick": 20, "full": 240}
+    ESTIMATED_SECONDS = {"quick": 20, "full": 480}
 
     @classmethod
     def full(cls) -> Config:

@@ -10,8 +10,8 @@ deprecated but is in maintenance), so the models here are ``flax.nnx.Module`` s.
 ``nnx.merge(graphdef, state)`` rebuilds the module inside a pure function. Plain ``jax.jit``, ``jax.vmap`` and
 ``lax.scan`` then work directly on the state, so a Flax model runs inside the same kind of whole-run ``lax.scan``
 and restart ``vmap`` as the core (:mod:`xgnn_jax.train`), with no ``nnx.jit``/``nnx.vmap`` lifting. Two more
-reasons, both measured in the project notes: ``nnx.jit`` traverses the object graph in Python on every call (about
-5x slower than a functional ``jax.jit`` + ``lax.scan`` for small models), and Flax's announced switch to "tree mode"
+reasons (see ``docs/frameworks.md``): ``nnx.jit`` traverses the object graph in Python on every call (measured in the
+project notes: about 5x slower than a functional ``jax.jit`` + ``lax.scan`` for small models), and Flax's announced switch to "tree mode"
 drops ``StateAxes`` and changes ``nnx.grad``'s default filter, while code built on ``split``/``merge`` and plain JAX
 transforms keeps working. The stateful NNX idiom (``nnx.Optimizer`` and an ``nnx.jit`` step in a Python loop,
 which reads like the article's PyTorch loop) is kept as :func:`train_nnx_loop`, for comparison.
@@ -284,7 +284,6 @@ class FlaxSpec:
              dtype: Any = jnp.float32) -> State:
         """Initial parameters drawn exactly as ``core.init(key, ...)`` draws them, as a Flax state."""
         return self.from_core(self.core.init(key, weight_scale, bias_scale, dtype))
-
 
 
 def split(module: nnx.Module) -> tuple[FlaxSpec, State]:
