@@ -79,6 +79,11 @@ def test_index_and_near_zero_count_of_known_quadratics():
     a = critical.analyse(J, {"t": jnp.zeros(4)}, x, x, eig_tol=1e-6)
     np.testing.assert_allclose(a.eigenvalues, [-2, 0, 1, 3], atol=1e-6)
     assert int(a.index) == 1 and int(a.n_zero) == 1 and float(a.grad_norm) == 0.0
+    assert float(a.newton_step) == 0.0
+    # Away from the critical point the Newton step measures the distance to it: t = (1, 0, 1, 1) with gradient
+    # A t + 0 = (-2, 0, 1, 3) and |A^-1 g| = |t| on the non-flat directions.
+    a1 = critical.analyse(J, {"t": jnp.array([1.0, 0.0, 1.0, 1.0])}, x, x, eig_tol=1e-6)
+    assert float(a1.newton_step) == pytest.approx(np.sqrt(3.0), rel=1e-5)
     # vmapped over a leading axis it gives the same numbers point by point
     pts = {"t": jnp.stack([jnp.zeros(4), jnp.ones(4)])}
     b = critical.analyse_batch(J, pts, x, x)
@@ -86,25 +91,27 @@ def test_index_and_near_zero_count_of_known_quadratics():
     assert b.index.tolist() == [1, 1]
 
 
-def _analysis(loss, grad, eigs, finite=True, eig_tol=1e-6):
+def _analysis(loss, grad, eigs, finite=True, eig_tol=1e-6, newton=0.0):
     eigs = jnp.asarray(eigs, jnp.float32)
     return critical.Analysis(jnp.float32(loss), jnp.float32(grad), eigs, jnp.sum(eigs < -eig_tol),
-                             jnp.sum(jnp.abs(eigs) <= eig_tol), jnp.int32(0), jnp.bool_(finite))
+                             jnp.sum(jnp.abs(eigs) <= eig_tol), jnp.int32(0), jnp.bool_(finite),
+                             jnp.float32(newton))
 
 
-@pytest.mark.parametrize("loss, grad, eigs, success, drop, finite, label", [
-    (0.01, 1e-3, [1.0, 2.0], True, 0.5, True, "converged"),
-    (0.30, 1e-6, [1e-3, 2.0], False, 0.0, True, "strict local minimum"),
-    (0.30, 1e-6, [-1e-3, 2.0], False, 0.0, True, "saddle"),
-    (0.30, 1e-6, [0.0, 2.0], False, 0.0, True, "flat region / plateau"),
-    (0.30, 1e-2, [0.0, 2.0], False, 1e-5, True, "flat region / plateau"),
-    (0.30, 1e-2, [0.0, 2.0], False, 0.2, True, "still descending"),
-    (0.20, 1e-2, [1.0, 2.0], True, 0.2, True, "still descending"),   # solved but above the loss threshold
-    (np.nan, 1e-2, [1.0, 2.0], False, 0.2, False, "diverged"),
+@pytest.mark.parametrize("loss, grad, eigs, success, drop, finite, newton, label", [
+    (0.01, 1e-3, [1.0, 2.0], True, 0.5, True, 0.0, "converged"),
+    (0.30, 1e-6, [1e-3, 2.0], False, 0.0, True, 1e-3, "strict local minimum"),
+    (0.30, 1e-6, [-1e-3, 2.0], False, 0.0, True, 1e-3, "saddle"),
+    (0.30, 1e-6, [0.0, 2.0], False, 0.0, True, 0.0, "flat region / plateau"),
+    (0.30, 1e-5, [1e-5, 2.0], False, 0.0, True, 1.0, "flat region / plateau"),   # small gradient, far from a zero
+    (0.30, 1e-2, [0.0, 2.0], False, 1e-5, True, 0.0, "flat region / plateau"),
+    (0.30, 1e-2, [0.0, 2.0], False, 0.2, True, 0.0, "still descending"),
+    (0.20, 1e-2, [1.0, 2.0], True, 0.2, True, 0.0, "still descending"),   # solved but above the loss threshold
+    (np.nan, 1e-2, [1.0, 2.0], False, 0.2, False, 0.0, "diverged"),
 ])
-def test_classify_rules(loss, grad, eigs, success, drop, finite, label):
-    code = critical.classify(_analysis(loss, grad, eigs, finite), jnp.bool_(success), loss_tol=0.05,
-                             grad_tol=1e-4, loss_drop=jnp.float32(drop), drop_tol=1e-3)
+def test_classify_rules(loss, grad, eigs, success, drop, finite, newton, label):
+    code = critical.classify(_analysis(loss, grad, eigs, finite, newton=newton), jnp.bool_(success), loss_tol=0.05,
+                             grad_tol=1e-4, step_tol=0.1, loss_drop=jnp.float32(drop), drop_tol=1e-3)
     assert critical.LABELS[int(code)] == label
 
 

@@ -20,10 +20,13 @@ point we measure
 |---|---|---|
 | 5 | diverged | loss or parameters not finite |
 | 0 | converged | every example classified right and ``E <= loss_tol`` |
-| 1 | strict local minimum | ``|grad| <= grad_tol`` and every eigenvalue ``> eig_tol`` |
-| 2 | saddle | ``|grad| <= grad_tol`` and index ``>= 1`` |
-| 3 | flat region / plateau | ``|grad| <= grad_tol`` with near-zero but no negative eigenvalues (a degenerate critical point), or ``|grad| > grad_tol`` while the loss no longer falls (relative drop over the last stretch of training ``<= drop_tol``) |
-| 4 | still descending | ``|grad| > grad_tol`` and the loss still falls |
+| 1 | strict local minimum | critical and every eigenvalue ``> eig_tol`` |
+| 2 | saddle | critical and index ``>= 1`` |
+| 3 | flat region / plateau | critical with near-zero but no negative eigenvalues (a degenerate critical point), or not critical while the loss no longer falls (relative drop over the last stretch of training ``<= drop_tol``) |
+| 4 | still descending | not critical and the loss still falls |
+
+"Critical" means ``|grad| <= grad_tol`` and a regularised Newton step (the estimated distance to the nearest
+critical point, see :class:`Analysis`) of at most ``step_tol``.
 
 The gradient norm is reported with every label: a point labelled by its curvature need not be an exact critical
 point (Newton-type analyses often end in gradient-flat regions, not at zeros of the gradient).
@@ -63,7 +66,10 @@ class Analysis(NamedTuple):
 
     ``loss: ()``, ``grad_norm: ()``, ``eigenvalues: (P,)`` ascending, ``index: ()`` (eigenvalues ``< -eig_tol``),
     ``n_zero: ()`` (``|lambda| <= eig_tol``), ``saturated: ()`` (saturated hidden units; 0 without a model),
-    ``finite: ()`` (loss, gradient and Hessian finite).
+    ``finite: ()`` (loss, gradient and Hessian finite), ``newton_step: ()``: the length of the regularised Newton
+    step ``|sum_i (v_i . g) / max(|lambda_i|, eig_tol) v_i|``, an estimate of the distance to the nearest critical
+    point (small near a true critical point; large in a gradient-flat region whose gradient points along
+    nearly flat directions, e.g. towards a minimum at infinity).
     """
 
     loss: Array
@@ -73,6 +79,7 @@ class Analysis(NamedTuple):
     n_zero: Array
     saturated: Array
     finite: Array
+    newton_step: Array
 
 
 def flat_objective(J: Objective, params: Any, x: Array, y: Array) -> tuple[Callable[[Array], Array], Array]:
@@ -119,10 +126,11 @@ def analyse(J: Objective, params: Any, x: Array, y: Array, *, eig_tol: float = 1
     finite = jnp.isfinite(loss) & jnp.all(jnp.isfinite(g)) & jnp.all(jnp.isfinite(H)) & jnp.all(jnp.isfinite(theta))
     # eigh of a matrix with NaN can hang or return garbage: analyse a zero matrix instead and flag it.
     H = jnp.where(finite, 0.5 * (H + H.T), 0.0)
-    lam = jnp.linalg.eigvalsh(H)
+    lam, V = jnp.linalg.eigh(H)
+    newton = jnp.linalg.norm((V.T @ jnp.where(finite, g, 0.0)) / jnp.maximum(jnp.abs(lam), eig_tol))
     sat = saturated_units(model, params, x, saturation) if model is not None else jnp.zeros((), jnp.int32)
     return Analysis(loss, jnp.linalg.norm(g), lam, jnp.sum(lam < -eig_tol).astype(jnp.int32),
-                    jnp.sum(jnp.abs(lam) <= eig_tol).astype(jnp.int32), sat, finite)
+                    jnp.sum(jnp.abs(lam) <= eig_tol).astype(jnp.int32), sat, finite, newton)
 
 
 @functools.partial(jax.jit, static_argnames=("J", "eig_tol", "model", "saturation"))
@@ -133,16 +141,18 @@ def analyse_batch(J: Objective, params: Any, x: Array, y: Array, *, eig_tol: flo
 
 
 def classify(analysis: Analysis, success: Array, *, loss_tol: float = 0.05, grad_tol: float = 1e-4,
-             loss_drop: Array | None = None, drop_tol: float = 1e-3) -> Array:
+             step_tol: float = 0.1, loss_drop: Array | None = None, drop_tol: float = 1e-3) -> Array:
     """Label codes (indices into :data:`LABELS`) from :func:`analyse`'s measurements; see the module table.
 
+    A point counts as critical when ``|grad E| <= grad_tol`` *and* its Newton step is at most ``step_tol``
+    (a small gradient along nearly flat directions is a flat region, not a critical point).
     ``success``: every example on the right side of the threshold. ``loss_drop``: the relative decrease of the
     loss over the last stretch of training, ``1 - E_end / E_before``; without it every non-critical point counts
     as still descending. Works elementwise on batched analyses.
     """
     a = analysis
     finite = a.finite & jnp.isfinite(a.loss)
-    critical = a.grad_norm <= grad_tol
+    critical = (a.grad_norm <= grad_tol) & (a.newton_step <= step_tol)
     still_falling = (jnp.ones_like(critical) if loss_drop is None else jnp.asarray(loss_drop) > drop_tol)
     code = jnp.where(still_falling, DESCENDING, FLAT)
     code = jnp.where(critical, jnp.where(a.index > 0, SADDLE, jnp.where(a.n_zero > 0, FLAT, STRICT_MINIMUM)), code)

@@ -15,7 +15,7 @@ Forward pass for ``x: (n, d_in)``:
 i.e. ``y_hat = f(h W2[:H] + x W2[H:] + b2)``: the first ``H`` rows of the output weights belong to the hidden
 units (as in the plain MLP, so hidden-unit symmetries act on the same rows) and the last ``d_in`` rows are the
 shortcut weights. With ``H = 1`` and sigmoid units this is the classical 2-1-1 XOR network with direct
-input-output connections (Rumelhart, Hinton & Williams 1986), 9 parameters, which solves XOR with one hidden unit.
+input-output connections (Rumelhart, Hinton & Williams 1986), 7 parameters, which solves XOR with one hidden unit.
 """
 
 from __future__ import annotations
