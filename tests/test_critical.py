@@ -160,7 +160,7 @@ def test_cluster_counts_basins_by_frequency():
     rng = np.random.default_rng(0)
     centers = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
     sizes = [5, 30, 12]
-    pts = np.concatenate([c + 0.02 * rng.normal(size=(n, 2)) for c, n in zip(centers, sizes)])
+    pts = np.concatenate([c + 0.02 * rng.normal(size=(n, 2)) for c, n in zip(centers, sizes, strict=True)])
     pts = np.concatenate([pts, [[np.nan, 0.0]]])
     out = critical.cluster(pts[rng.permutation(len(pts) - 1).tolist() + [len(pts) - 1]], tol=0.2)
     assert out.counts.tolist() == [30, 12, 5]

@@ -51,14 +51,14 @@ def test_quick_run_reports_a_computed_verdict_for_c17(quick):
 def test_quick_run_numbers_are_consistent(quick):
     summary, out = quick
     cfg = minima.Config()
-    for tag, per_opt in summary["cells"].items():
-        for opt, c in per_opt.items():
+    for per_opt in summary["cells"].values():
+        for c in per_opt.values():
             rate = np.asarray(c["solved_T"])
             assert rate.shape == (len(cfg.init_ranges), len(c["lrs"]))
             assert np.all(np.asarray(c["solved_T_lo"]) <= rate + 1e-12)
             assert np.all(rate <= np.asarray(c["solved_T_hi"]) + 1e-12)
             assert np.all(np.asarray(c["healed_by_4T"]) <= np.asarray(c["failed_T"]))
-    for tag, a in summary["critical_points"].items():
+    for a in summary["critical_points"].values():
         if a.get("analysed_nonconverged"):
             assert sum(a["labels"].values()) == a["analysed_nonconverged"]
             assert a["labels"]["converged"] == 0          # non-converged points by construction

@@ -40,7 +40,7 @@ def test_filter_normalized_direction_has_each_units_norm():
               {"W": jnp.array([[1.0], [-1.0], [2.0]]), "b": jnp.array([0.5])})
     d = landscape.filter_normalized_direction(jax.random.key(0), params)
     assert jax.tree.structure(d) == jax.tree.structure(params)
-    for dl, pl in zip(d, params):
+    for dl, pl in zip(d, params, strict=True):
         dn = np.linalg.norm(np.concatenate([dl["W"], dl["b"][None]]), axis=0)
         pn = np.linalg.norm(np.concatenate([pl["W"], pl["b"][None]]), axis=0)
         np.testing.assert_allclose(dn, pn, rtol=1e-5)
