@@ -52,7 +52,7 @@ class Config:
 
     @classmethod
     def full(cls) -> Config:
-        return cls(ks=(1, 2, 3, 4, 5, 6), seeds=64, epochs=10000, m=512)
+        return cls(ks=(2, 3, 4, 5, 6), seeds=32, epochs=5000, m=256)
 
 
 def architectures(cfg: Config) -> dict[str, tuple[int, ...]]:

@@ -17,7 +17,7 @@ What is measured:
   run ends with a repeated state, a proof that XOR is not separable; long runs without the proof never converge.
   AND and OR converge for contrast.
 
-Quick setting: about 5-10 s on 2 CPU cores; full: about a minute.
+Quick setting: about 10-15 s on 2 CPU cores; full: about 2 minutes.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Config:
     xor_max_epochs: int = 64  # cap for XOR runs with cycle detection (x 4 updates)
     xor_long_epochs: int = 2000  # runs without cycle detection: never converge?
 
-    ESTIMATED_SECONDS = {"quick": 10, "full": 60}
+    ESTIMATED_SECONDS = {"quick": 15, "full": 120}
 
     @classmethod
     def full(cls) -> Config:

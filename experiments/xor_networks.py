@@ -15,7 +15,7 @@ What is measured:
   weights in closed form (four centres on the inputs, the book's bias-free form; two centres (0,0), (1,1) plus a
   bias), and trained by gradient descent (centres, widths and weights) from many seeds.
 
-Quick setting: about 10 s on 2 CPU cores; full: about a minute.
+Quick setting: about 10-15 s on 2 CPU cores; full: about a minute.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ class Config:
     rbf_lr: float = 0.05
     rbf_beta: float = 1.0  # width of the closed-form RBF networks
 
-    ESTIMATED_SECONDS = {"quick": 12, "full": 60}
+    ESTIMATED_SECONDS = {"quick": 15, "full": 75}
 
     @classmethod
     def full(cls) -> Config:
