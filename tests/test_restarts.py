@@ -318,3 +318,12 @@ def test_two_processes_on_loopback_share_one_sweep(tmp_path):
     manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
     assert manifest["sessions"][0]["process_count"] == 2 and manifest["sessions"][0]["n_devices"] == 4
     assert len(list((tmp_path / "sweep" / "chunks").iterdir())) == 3
+
+
+def test_unrecorded_gradient_norm_is_not_counted_as_divergence():
+    # record_grad_norm=False leaves final_grad_norm NaN by design; the run's own diverged flag decides.
+    run = train.make_run(MLP((2, 2, 1)), train.Data(X_XOR, Y_XOR),
+                         train.TrainConfig(epochs=20, record_grad_norm=False))
+    res = restarts.sweep(run, 0, 4, {"lr": 0.5}, execution="vmap", progress=False)
+    assert np.isnan(res["final_grad_norm"]).all()
+    assert res.n_diverged == 0 and np.isfinite(res.summary()["final_loss_mean"][0])

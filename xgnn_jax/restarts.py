@@ -34,8 +34,9 @@ need one compile each: loop over them at the top level, one :func:`sweep` per st
 Outcomes: ``outcome=None`` picks :func:`train_outcomes` for a ``TrainResult`` (final loss, accuracy, gradient
 norm, steps to reach ``target_loss``, diverged flag) and keeps any other pytree whole; pass a callable to reduce
 the run's result yourself (it runs inside the compiled program, per restart). A restart is *diverged* when its
-outcome has ``diverged`` set or any of its floating outcomes is NaN/inf; diverged restarts are counted in the
-summary and left out of its statistics.
+outcome has ``diverged`` set (an outcome with a ``diverged`` entry decides for itself) or, for outcomes without
+one, any of its floating values is NaN/inf; diverged restarts are counted in the summary and left out of its
+statistics.
 
 Determinism: the same seed and the same layout (chunk size, device count, execution, backend, versions) give
 bit-identical outcomes. A different layout gives the same initial parameters bit for bit, but matrix products and
@@ -427,16 +428,18 @@ def _path_name(path) -> str:
 
 
 def _diverged(out, lead: int) -> np.ndarray:
-    """Per-restart NaN/inf flag over all floating leaves (plus a ``diverged`` entry when the outcome has one)."""
+    """Per-restart divergence flag: the outcome's own ``diverged`` entry when it has one (it knows which values
+    may be NaN by design, e.g. ``final_grad_norm`` with ``record_grad_norm=False``), else NaN/inf in any floating
+    leaf."""
     leaves = jax.tree.leaves(out)
     shape = np.shape(leaves[0])[:lead] if leaves else ()
+    if isinstance(out, Mapping) and "diverged" in out:
+        return np.asarray(out["diverged"], bool).reshape(shape)
     bad = np.zeros(shape, bool)
     for leaf in leaves:
         leaf = np.asarray(leaf)
         if leaf.dtype.kind in "fc":
             bad |= ~np.isfinite(leaf).reshape(shape + (-1,)).all(axis=-1)
-    if isinstance(out, Mapping) and "diverged" in out:
-        bad |= np.asarray(out["diverged"], bool).reshape(shape)
     return bad
 
 
