@@ -5,14 +5,15 @@ Run: ``python -m xgnn_jax run zero_init`` (quick, about 30 s on 2 idle cores) or
 Parts (every number in the verdicts comes from this run):
 
 1. **Update masks** (C19, C20, C21). Networks ``2 -> width x (L-1) -> 1`` with sigmoid, tanh or ReLU hidden layers
-   and a sigmoid output, ``L = 2..5`` weight layers, trained by full-batch gradient descent on the book's
+   and a sigmoid output, ``L`` weight layers (quick: 2, 3, 5; full: 2-5), trained by full-batch gradient descent on the book's
    ``E = (1/m) sum_k 1/2 (y_hat_k - y_k)^2`` from four starts: all zeros; zero weights with N(0, 1) biases; a
    constant ``c`` for every weight and bias; random (``U(-1/sqrt(d), 1/sqrt(d))`` for weights and biases). Per
    step and per layer the run records whether ``W[l]`` and ``b[l]`` received a non-zero gradient (and whether their
    values changed), on watermelon 3.0alpha (17 melons, 8 good: the average output error at the start is not 0)
    and on its balanced subset without melon 17 (8 good, 8 bad: at all zeros the errors cancel exactly). This part
    runs in float64: in float32 the products of tiny weights that carry the first gradients to the front layers of
-   a deep net underflow, which delays (numerically, not structurally) when the first layer starts to move.
+   a deep net can underflow, which delays (numerically, not structurally) when the first layer starts to move
+   (seen while building this study: layer 1 of a 5-layer net first moved at step 8 instead of 5, lr 1).
 2. **Symmetry over training**: the largest pairwise distance between the incoming weight vectors (+ bias) of the
    units of each hidden layer (:func:`xgnn_jax.symmetry.unit_spread`), every step, for every start.
 3. **C20, training**: a sigmoid ``2-8-8-1`` net on balanced two circles (m = 128, binary cross-entropy,
@@ -57,49 +58,73 @@ class Config:
     """Defaults: the quick setting. ``Config.full()``: more seeds, more steps, more depths."""
 
     seed: int = 0
-    # 1-2: update masks and symmetry (watermelon 3.0alpha, half SSE, float64)
+    """Master seed: every part folds its own constant into it."""
     activations: tuple[str, ...] = ("sigmoid", "tanh", "relu")
+    """Parts 1-2 (update masks, symmetry; watermelon 3.0alpha, half SSE, float64): hidden activations."""
     depths: tuple[int, ...] = (2, 3, 5)
+    """Parts 1-2: numbers of weight layers L."""
     width: int = 4
+    """Parts 1-2: units per hidden layer."""
     constant: float = 0.1
+    """The value of every weight and bias in the constant start."""
     mask_seeds: int = 4
+    """Parts 1-2: seeds per start."""
     mask_steps: int = 60
+    """Parts 1-2: full-batch gradient-descent steps."""
     mask_lr: float = 2.0
-    # 3: C20 training (two circles, sigmoid 2-8-8-1, cross-entropy)
+    """Parts 1-2: learning rate."""
     train_hidden: tuple[int, ...] = (8, 8)
+    """Part 3 (C20 training on two circles, sigmoid, cross-entropy): hidden widths."""
     train_n: int = 128
+    """Part 3: training examples (even: balanced classes)."""
     train_seeds: int = 8
+    """Part 3: seeds per start."""
     train_steps: int = 1500
+    """Part 3: gradient-descent steps."""
     train_lr: float = 5.0
-    # 4: C22 logistic regression
+    """Part 3: learning rate."""
     logistic_seeds: int = 32
+    """Part 4 (C22): random starts besides the zero start."""
     logistic_steps: int = 3000
+    """Part 4: gradient-descent steps."""
     logistic_lr: float = 5.0
-    # 5: C23 embeddings
+    """Part 4: learning rate (below 2 / the largest Hessian eigenvalue, about 8.8)."""
     vocab: int = 20
+    """Part 5 (C23): categories per field (two fields)."""
     emb_dim: int = 4
+    """Part 5: embedding size."""
     emb_train: int = 300
+    """Part 5: training pairs (of vocab^2; the rest is the test set)."""
     emb_seeds: int = 4
+    """Part 5: seeds per model."""
     emb_steps: int = 1000
+    """Part 5: gradient-descent steps."""
     emb_lr: float = 2.0
-    # 6: C24 schemes (two circles, 2-10-5-1 ReLU/ReLU/sigmoid)
+    """Part 5: learning rate."""
     scheme_seeds: int = 32
+    """Part 6 (C24, 2-10-5-1 ReLU net on two circles): seeds per scheme."""
     scheme_steps: int = 400
+    """Part 6: full-batch gradient-descent steps."""
     scheme_lr: float = 1.0
+    """Part 6: learning rate."""
     scheme_n: int = 128
+    """Part 6: training examples (and as many test examples)."""
     scheme_noise: float = 0.08
-    # 7: depth profile
+    """Part 6: Gaussian noise of the circles."""
     depth_layers: int = 10
+    """Part 7 (scale through depth): weight layers."""
     depth_width: int = 32
+    """Part 7: units per hidden layer."""
     depth_seeds: int = 16
+    """Part 7: seeds per scheme."""
 
-    ESTIMATED_SECONDS = {"quick": 30, "full": 400}
+    ESTIMATED_SECONDS = {"quick": 30, "full": 300}
 
     @classmethod
     def full(cls) -> Config:
-        return cls(depths=(2, 3, 4, 5), mask_seeds=16, mask_steps=400, train_seeds=64, train_steps=4000, logistic_seeds=256,
-                   logistic_steps=6000, emb_seeds=16, emb_steps=4000, scheme_seeds=512, scheme_steps=2000,
-                   scheme_n=256, depth_seeds=128)
+        return cls(depths=(2, 3, 4, 5), mask_seeds=16, mask_steps=400, train_seeds=64, train_steps=4000,
+                   logistic_seeds=256, logistic_steps=6000, emb_seeds=16, emb_steps=3000, scheme_seeds=256,
+                   scheme_steps=1500, scheme_n=200, depth_seeds=128)
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -370,12 +395,14 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         first[L] = np.asarray(symmetry.first_change(mask))[0].tolist()
         sym_max = max(sym_max, float(mk["spread"][("sigmoid", L)][:, S["zeros"]].max()))
         bal_still &= bool(np.all(wg[BAL, S["zeros"]] == 0) and np.all(bg[BAL, S["zeros"]] == 0))
+    const_max = max(float(mk["spread"][k][:, S["constant"]].max()) for k in mk["spread"])
     c20_zero_grad = float(c20["W_grad"]["zeros"].max())
     c20_zero_acc = c20["accuracy"]["zeros"]
     bce_still = c20_zero_grad == 0.0 and bool(np.all(c20_zero_acc == c20_zero_acc[:, :1]))
-    ok19 = all(b2f) and sym_max == 0.0 and bal_still and bce_still
+    ok19 = all(b2f) and sym_max == 0.0 and const_max == 0.0 and bal_still and bce_still
     numbers["C19"] = {"back_to_front_per_depth": dict(zip(cfg.depths, b2f, strict=True)),
                       "first_step_of_change_per_layer": first, "max_unit_spread_zeros": sym_max,
+                      "max_unit_spread_constant": const_max,
                       "balanced_half_sse_nothing_moves": bal_still, "balanced_bce_max_weight_grad": c20_zero_grad}
     v19 = experiment.verdict(
         "C19", ok19,
@@ -385,7 +412,8 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         f" weight layers: step t gave a non-zero gradient to exactly the last min(t, L) layers in "
         f"{sum(b2f)}/{len(b2f)} depths (first step of change per layer, front to back: "
         f"{'; '.join(f'L={L}: {first[L]}' for L in cfg.depths)}); the largest pairwise distance between units of "
-        f"a hidden layer stayed {sym_max:.3g} over {cfg.mask_steps} steps. Balanced subset (8 good, 8 bad): every "
+        f"a hidden layer stayed {sym_max:.3g} over {cfg.mask_steps} steps (constant start, every activation and "
+        f"depth: {const_max:.3g}). Balanced subset (8 good, 8 bad): every "
         f"weight and bias gradient was exactly 0 at every step for every depth: {bal_still}. Balanced two circles "
         f"(m = {cfg.train_n}) with cross-entropy, 2-{'-'.join(map(str, cfg.train_hidden))}-1: largest weight-gradient "
         f"norm over {cfg.train_steps} steps {c20_zero_grad:.3g}, train accuracy constant at "
@@ -531,8 +559,9 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
                       "tanh_act_rms_gain_per_layer": {s: per_layer[("tanh", s)] for s in SCHEMES if s != "zeros"},
                       "median_loss_step0": {s: float(np.median(c24["loss0"][s])) for s in SCHEMES},
                       "diverged": {s: int(np.sum(c24["diverged"][s])) for s in SCHEMES}}
-    table = "; ".join(f"{SCHEME_LABELS[s]}: test {med_test[s]:.3f}, reached 95% {100 * reach[s]:.0f}% "
-                      f"(median {steps_med[s]:.0f} steps), loss0 {float(np.median(c24['loss0'][s])):.3g}"
+    table = "; ".join(f"{SCHEME_LABELS[s]}: test {med_test[s]:.3f}, reached 95% {100 * reach[s]:.0f}%"
+                      + (f" (median {steps_med[s]:.0f} steps among them)" if reach[s] > 0 else "")
+                      + f", loss0 {float(np.median(c24['loss0'][s])):.3g}"
                       f"{', diverged ' + str(int(np.sum(c24['diverged'][s]))) if np.any(c24['diverged'][s]) else ''}"
                       for s in SCHEMES)
     v24 = experiment.verdict(
@@ -585,11 +614,15 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
 
     fig, axes = plotting.figure(2, 1, width=5.0)
     Ls = 3 if 3 in cfg.depths else L
+    styles = {"zeros": (0, ":"), "constant": (1, "--")}  # both stay at exactly 0: draw them apart
     for s in STARTS:
         sp = mk["spread"][("sigmoid", Ls)][0, STARTS.index(s)]  # (seeds, T+1, L-1)
-        plotting.band(axes[0], np.arange(sp.shape[1]), sp[:, :, 0], label=s)
         spc = c20["spread"][s]
-        plotting.band(axes[1], np.arange(spc.shape[1]), spc[:, :, 0], label=s)
+        for ax, v in ((axes[0], sp[:, :, 0]), (axes[1], spc[:, :, 0])):
+            line = plotting.band(ax, np.arange(v.shape[1]), v, label=s)
+            if s in styles:
+                line.set_linestyle(styles[s][1])
+                line.set_linewidth(2.5 - styles[s][0])
     for ax, title in zip(axes, (f"sigmoid, L = {Ls}, watermelon 3.0alpha", "sigmoid 2-8-8-1, two circles"),
                          strict=True):
         ax.set_yscale("symlog", linthresh=1e-6)
@@ -611,23 +644,24 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
     figs["training"] = plotting.save(fig, out / "c20_training.png")
 
     fig, ax = plotting.figure(1, 1)
-    gap = np.maximum(c22["loss_curve"] - c22["loss_star"], 1e-12)
+    # float32 resolves the loss to about 3e-8: below that the gap is rounding, drawn at the floor.
+    gap = np.maximum(np.abs(c22["loss_curve"] - c22["loss_star"]), 1e-8)
     plotting.band(ax, np.arange(1, gap.shape[1] + 1), gap[1:], label="N(0, 1) starts")
     ax.plot(np.arange(1, gap.shape[1] + 1), gap[0], color="k", lw=1.5, label="zero start")
     ax.set_yscale("log")
     ax.set_xlabel("gradient-descent step")
-    ax.set_ylabel("loss - optimum L* (nats)")
+    ax.set_ylabel("|loss - optimum L*| (nats; float32 floor 1e-8)")
     ax.set_title("C22: logistic regression on watermelon 3.0alpha")
     ax.legend(fontsize=7)
     figs["logistic"] = plotting.save(fig, out / "logistic.png")
 
-    fig, axes = plotting.figure(2, 1)
+    fig, axes = plotting.figure(2, 1, height=4.0)
     for name in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero", "fm_random"):
         lo = c23[name]["loss"]
         plotting.band(axes[0], np.arange(lo.shape[1]), lo, label=name)
         plotting.band(axes[1], np.arange(lo.shape[1]), np.maximum(c23[name]["emb_grad"], 1e-12), label=name)
     axes[0].set_ylabel("training loss (mean cross-entropy, nats)")
-    axes[1].set_ylabel("embedding gradient norm (0 shown as 1e-12)")
+    axes[1].set_ylabel("embedding gradient norm\n(0 shown as 1e-12)")
     axes[1].set_yscale("log")
     for ax in axes:
         ax.set_xlabel("gradient-descent step")
@@ -635,13 +669,13 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
     fig.suptitle("C23: embedding tables from zeros")
     figs["embeddings"] = plotting.save(fig, out / "embeddings.png")
 
-    fig, axes = plotting.figure(3, 1, width=4.6)
+    fig, axes = plotting.figure(3, 1, width=4.6, height=4.4)
     labels = [SCHEME_LABELS[s] for s in SCHEMES]
     axes[0].boxplot([c24["test_acc"][s] for s in SCHEMES], tick_labels=labels)
     axes[0].set_ylabel("final test accuracy")
     axes[1].boxplot([np.where(c24["steps95"][s] > 0, c24["steps95"][s], cfg.scheme_steps + 1) for s in SCHEMES],
                     tick_labels=labels)
-    axes[1].set_ylabel(f"steps to 95% train accuracy ({cfg.scheme_steps + 1} = never)")
+    axes[1].set_ylabel(f"steps to 95% train acc. ({cfg.scheme_steps + 1} = never)")
     axes[2].boxplot([c24["loss0"][s] for s in SCHEMES], tick_labels=labels)
     axes[2].set_yscale("log")
     axes[2].set_ylabel("loss at step 0 (nats)")
@@ -682,6 +716,11 @@ def run(config: Config = Config(), out_dir: str | Path | None = None, progress: 
         raise ValueError(f"activations: expected 'sigmoid' plus any of 'tanh', 'relu', got {cfg.activations!r}")
     if not cfg.depths or min(cfg.depths) < 2:
         raise ValueError(f"depths: expected weight-layer counts >= 2, got {cfg.depths!r}")
+    if cfg.width < 2:
+        raise ValueError(f"width: symmetry needs at least 2 units per hidden layer, got {cfg.width!r}")
+    if cfg.train_n % 2 or cfg.scheme_n % 2:
+        raise ValueError(f"train_n, scheme_n: expected even sizes (balanced classes), got {cfg.train_n}, "
+                         f"{cfg.scheme_n}")
     key = jax.random.key(cfg.seed)
     parts = [("masks", masks_part), ("c20", c20_training_part), ("c22", c22_part), ("c23", c23_part),
              ("c24", c24_part), ("depth", depth_part)]
