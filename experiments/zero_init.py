@@ -17,7 +17,9 @@ Parts (every number in the verdicts comes from this run):
 2. **Symmetry over training**: the largest pairwise distance between the incoming weight vectors (+ bias) of the
    units of each hidden layer (:func:`xgnn_jax.symmetry.unit_spread`), every step, for every start.
 3. **C20, training**: a sigmoid ``2-8-8-1`` net on balanced two circles (m = 128, binary cross-entropy,
-   full-batch GD) from the four starts: train accuracy over steps, steps to 90%.
+   full-batch GD) from the four starts: train accuracy over steps, steps to 90%. With m = 128 the zero start's
+   errors ``(1/2 - y_k) / m`` cancel exactly; on a balanced set with m = 250 they do not in float32, and the
+   rounding residue (about 1e-8) is what moves the network off the saddle: measured too.
 4. **C22**: logistic regression on watermelon 3.0alpha (not linearly separable) from zeros and from N(0, 1)
    starts, full-batch GD; final loss compared with the optimum found by Newton's method in float64.
 5. **C23**: embedding tables from zeros: tables followed by a randomly initialised tanh (and ReLU) MLP, and a
@@ -83,6 +85,8 @@ class Config:
     """Part 3: gradient-descent steps."""
     train_lr: float = 5.0
     """Part 3: learning rate."""
+    rounding_n: int = 250
+    """Part 3: size of a balanced set on which the zero start's errors do not cancel exactly in float32."""
     logistic_seeds: int = 32
     """Part 4 (C22): random starts besides the zero start."""
     logistic_steps: int = 3000
@@ -232,11 +236,20 @@ def c20_training_part(cfg: Config, key) -> dict:
         p0 = stack([jax.vmap(start_model(sizes, "sigmoid", s, cfg.constant).init)(keys) for s in STARTS])
         tr = jax.vmap(jax.vmap(traj, in_axes=(0, None, None, None)), in_axes=(0, None, None, None))(
             p0, data.x, data.y, cfg.train_lr)
-        return {"accuracy": tr.accuracy, "loss": tr.loss, "spread": tr.spread, "W_grad": tr.W_grad_norm}
+        # The zero start on a balanced set whose per-example errors (1/2 - y_k) / m do not cancel exactly in
+        # float32 (m = rounding_n): the residue of the mean is all that can move the network off the saddle.
+        tr2 = traj(jax.tree.map(lambda a: a[0, 0], p0), rounding.x, rounding.y, cfg.train_lr)  # zeros, seed 0
+        return {"accuracy": tr.accuracy, "loss": tr.loss, "spread": tr.spread, "W_grad": tr.W_grad_norm,
+                "rounding": {"grad": tr2.W_grad_norm, "accuracy": tr2.accuracy}}
 
+    rounding = datasets.circles(jax.random.fold_in(key, 302), cfg.rounding_n, noise=0.05, factor=0.5)
     r = compiled_call(program, jax.random.split(jax.random.fold_in(key, 301), cfg.train_seeds))
+    rnd = r.pop("rounding")
     out = {k: {s: np.asarray(v[i]) for i, s in enumerate(STARTS)} for k, v in r.items()}
     out["positive_fraction"] = float(jnp.mean(data.y))
+    out["rounding"] = {"first_grad": float(jnp.max(rnd["grad"][0])), "max_grad": float(jnp.max(rnd["grad"])),
+                       "final_accuracy": float(rnd["accuracy"][-1]),
+                       "positive_fraction": float(jnp.mean(rounding.y))}
     return out
 
 
@@ -397,13 +410,15 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         bal_still &= bool(np.all(wg[BAL, S["zeros"]] == 0) and np.all(bg[BAL, S["zeros"]] == 0))
     const_max = max(float(mk["spread"][k][:, S["constant"]].max()) for k in mk["spread"])
     c20_zero_grad = float(c20["W_grad"]["zeros"].max())
+    rd = c20["rounding"]
     c20_zero_acc = c20["accuracy"]["zeros"]
     bce_still = c20_zero_grad == 0.0 and bool(np.all(c20_zero_acc == c20_zero_acc[:, :1]))
     ok19 = all(b2f) and sym_max == 0.0 and const_max == 0.0 and bal_still and bce_still
     numbers["C19"] = {"back_to_front_per_depth": dict(zip(cfg.depths, b2f, strict=True)),
                       "first_step_of_change_per_layer": first, "max_unit_spread_zeros": sym_max,
                       "max_unit_spread_constant": const_max,
-                      "balanced_half_sse_nothing_moves": bal_still, "balanced_bce_max_weight_grad": c20_zero_grad}
+                      "balanced_half_sse_nothing_moves": bal_still, "balanced_bce_max_weight_grad": c20_zero_grad,
+                      "float32_rounding_off_the_saddle": rd}
     v19 = experiment.verdict(
         "C19", ok19,
         "From all-zero weights and biases with sigmoid hidden units, do the units of each hidden layer stay "
@@ -417,11 +432,15 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         f"weight and bias gradient was exactly 0 at every step for every depth: {bal_still}. Balanced two circles "
         f"(m = {cfg.train_n}) with cross-entropy, 2-{'-'.join(map(str, cfg.train_hidden))}-1: largest weight-gradient "
         f"norm over {cfg.train_steps} steps {c20_zero_grad:.3g}, train accuracy constant at "
-        f"{float(c20_zero_acc[0, 0]):.2f}.",
+        f"{float(c20_zero_acc[0, 0]):.2f}. The stationary point is a saddle and float32 can leave it: on balanced "
+        f"circles with m = {cfg.rounding_n} (errors +-1/(2m), which do not cancel exactly) the weight gradient at "
+        f"step 1 was {rd['first_grad']:.2g} (rounding), its largest value over {cfg.train_steps} steps "
+        f"{rd['max_grad']:.2g}, final train accuracy {rd['final_accuracy']:.3f}.",
         conditional=True,
         conditions="The average output error at the start must be non-zero: with a perfectly balanced binary data "
-                   "set (with half SSE or cross-entropy) all zeros is a stationary point and nothing moves at all. "
-                   "Symmetric units stay identical in every case.",
+                   "set (with half SSE or cross-entropy) all zeros is a stationary point and nothing moves at all "
+                   "(exactly so when the errors cancel exactly in floating point; otherwise rounding residue can "
+                   "push the network off this saddle). Symmetric units stay identical in every case.",
         setting=f"{cfg.width} units per hidden layer, lr {cfg.mask_lr}",
         figures=(figs.get("masks", ""), figs.get("symmetry", "")))
 
@@ -718,9 +737,9 @@ def run(config: Config = Config(), out_dir: str | Path | None = None, progress: 
         raise ValueError(f"depths: expected weight-layer counts >= 2, got {cfg.depths!r}")
     if cfg.width < 2:
         raise ValueError(f"width: symmetry needs at least 2 units per hidden layer, got {cfg.width!r}")
-    if cfg.train_n % 2 or cfg.scheme_n % 2:
-        raise ValueError(f"train_n, scheme_n: expected even sizes (balanced classes), got {cfg.train_n}, "
-                         f"{cfg.scheme_n}")
+    if cfg.train_n % 2 or cfg.scheme_n % 2 or cfg.rounding_n % 2:
+        raise ValueError(f"train_n, scheme_n, rounding_n: expected even sizes (balanced classes), got "
+                         f"{cfg.train_n}, {cfg.scheme_n}, {cfg.rounding_n}")
     key = jax.random.key(cfg.seed)
     parts = [("masks", masks_part), ("c20", c20_training_part), ("c22", c22_part), ("c23", c23_part),
              ("c24", c24_part), ("depth", depth_part)]

@@ -24,6 +24,8 @@ def test_quick_study_reports_c19_to_c24(tmp_path):
     assert all(n["C19"]["back_to_front_per_depth"].values())
     assert n["C19"]["max_unit_spread_zeros"] == 0.0 and n["C19"]["balanced_half_sse_nothing_moves"]
     assert n["C19"]["max_unit_spread_constant"] == 0.0  # symmetric starts stay exactly symmetric
+    assert n["C19"]["balanced_bce_max_weight_grad"] == 0.0  # m = 128: the errors cancel exactly
+    assert 0 < n["C19"]["float32_rounding_off_the_saddle"]["first_grad"] < 1e-6  # m = 250: only rounding is left
     for L in cfg.depths:  # first step of change, front to back: L, L-1, ..., 1
         assert n["C19"]["first_step_of_change_per_layer"][str(L)] == list(range(L, 0, -1))
     assert n["C20"]["median_steps_to_90"]["zero_w_random_b"] > n["C20"]["median_steps_to_90"]["random"]
