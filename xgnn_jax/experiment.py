@@ -138,6 +138,7 @@ def environment() -> dict[str, Any]:
         "prng_impl": str(jax.config.jax_default_prng_impl),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
     }
 
 
