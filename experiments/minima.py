@@ -567,16 +567,17 @@ def _fig_escape(out_dir, esc: dict, bok: dict) -> str:
     cost = [r["cost_per_success"] if np.isfinite(r["cost_per_success"]) else np.nan for r in rows]
     colors = ["C0" if r["start"] == "scratch" else "C3" for r in rows]
     axes[0].barh(range(len(rows)), cost, color=colors)
+    finite = [c for c in cost if np.isfinite(c)]
     for i, r in enumerate(rows):
-        axes[0].text(np.nanmax(cost) if np.isfinite(np.nanmax(cost)) else 1, i,
-                     f" p={100 * r['success']:.0f}%", va="center", fontsize=6)
+        axes[0].text(max(finite) if finite else 1.0, i, f" p={100 * r['success']:.0f}%", va="center", fontsize=6)
     axes[0].set_yticks(range(len(rows)), labels, fontsize=6)
     axes[0].set_xscale("log")
     axes[0].set_xlabel("full-batch evaluations per success")
     axes[0].set_title(f"Ways out, {esc['budget']} evaluations per attempt\n(blue: from scratch, red: from failed "
                       f"end points; missing bar: no success)", fontsize=8)
     ks = bok["k"]
-    axes[1].errorbar(ks, bok["measured"], yerr=[bok["measured"] - bok["lo"], bok["hi"] - bok["measured"]],
+    yerr = np.clip([bok["measured"] - bok["lo"], bok["hi"] - bok["measured"]], 0, None)  # rounding can dip below 0
+    axes[1].errorbar(ks, bok["measured"], yerr=yerr,
                      fmt="o", label="measured (lowest loss of k succeeds)")
     axes[1].plot(ks, bok["predicted"], "-", label="1 - (1 - p)^k")
     axes[1].set_xscale("log", base=2)
