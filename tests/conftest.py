@@ -25,3 +25,8 @@ def x64():
 @pytest.fixture
 def key():
     return jax.random.key(0)
+
+
+# Every figure a test makes must have a title, axis labels and (where needed) a legend: xgnn_jax.plotting.save
+# raises instead of saving an incomplete figure.
+os.environ["XGNN_STRICT_FIGURES"] = "1"

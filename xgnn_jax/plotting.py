@@ -29,11 +29,43 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.0, height: float 
     return fig, (flat[0] if flat.size == 1 else flat)
 
 
+def problems(fig) -> list[str]:
+    """What a figure lacks: a title (its own or the figure's), x and y labels on every panel that draws data, and
+    a legend where a panel draws several labelled series. Colour bars and empty panels are not checked."""
+    out = []
+    has_suptitle = bool(getattr(fig, "_suptitle", None) and fig._suptitle.get_text())
+    for i, ax in enumerate(fig.axes):
+        if ax.get_label() == "<colorbar>" or not ax.get_visible() or not ax.has_data():
+            continue
+        name = f"panel {i}" + (f" ({ax.get_title()!r})" if ax.get_title() else "")
+        if not (ax.get_title() or has_suptitle):
+            out.append(f"{name}: no title")
+        if not ax.get_xlabel():
+            out.append(f"{name}: no x-axis label")
+        if not ax.get_ylabel():
+            out.append(f"{name}: no y-axis label")
+        labelled = [h for h in ax.get_legend_handles_labels()[1] if h and not h.startswith("_")]
+        if len(labelled) > 1 and ax.get_legend() is None and not fig.legends:
+            out.append(f"{name}: {len(labelled)} labelled series but no legend")
+    return out
+
+
 def save(fig, path: str | Path) -> str:
-    """Save ``fig`` as PNG at ``path`` (folders created), close it, and return the file name."""
+    """Save ``fig`` as PNG at ``path`` (folders created), close it, and return the file name.
+
+    With the environment variable ``XGNN_STRICT_FIGURES=1`` (set by the test suite) a figure that lacks a title,
+    axis labels or a needed legend (see :func:`problems`) raises ``ValueError`` instead of being saved.
+    """
+    import os
+
     path = Path(path)
+    missing = problems(fig)
+    if missing and os.environ.get("XGNN_STRICT_FIGURES") == "1":
+        plt.close(fig)
+        raise ValueError(f"figure {path.name}: " + "; ".join(missing))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # a figure made with layout="constrained" keeps its own layout
+        fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path.name
