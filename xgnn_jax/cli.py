@@ -1,6 +1,6 @@
 """Command line: ``python -m xgnn_jax {list, run, run-all, report}``.
 
-    python -m xgnn_jax list                         # the studies, their claims and quick/full run times
+    python -m xgnn_jax list                         # the studies, their claims, options and run times
     python -m xgnn_jax run zero_init --seeds 512    # one study, quick setting with overrides
     python -m xgnn_jax run zero_init --full         # one study, full setting
     python -m xgnn_jax run zero_init --help         # that study's options
@@ -47,9 +47,19 @@ def _get(studies: dict[str, experiment.Study], name: str) -> experiment.Study:
     return studies[name]
 
 
-def cmd_list(studies) -> int:
+def cmd_list(studies, *, options: bool = False) -> int:
+    """One line per study; with ``options``, its config fields (every one is a ``--FIELD VALUE`` flag) and the
+    estimated quick/full run times."""
+    import dataclasses
+
     for s in studies.values():
         print(f"{s.name:24s} claims {','.join(s.claims) or '-':18s} {s.title}")
+        if options:
+            est = getattr(s.config, "ESTIMATED_SECONDS", {})
+            if est:
+                print(f"{'':24s} about {est.get('quick', '?')} s quick, {est.get('full', '?')} s full (--full)")
+            fields = [f"--{f.name}" for f in dataclasses.fields(s.config)]
+            print(f"{'':24s} options: {' '.join(fields)}")
     return 0
 
 
@@ -105,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         try:
-            print("Studies:")
-            cmd_list(discover())
+            print("Studies (each option takes a value: python -m xgnn_jax run STUDY --OPTION VALUE):")
+            cmd_list(discover(), options=True)
         except SystemExit:
             pass
         return 0
@@ -115,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown command {cmd!r}; valid commands: {', '.join(commands)}")
     studies = discover()
     if cmd == "list":
-        return cmd_list(studies)
+        return cmd_list(studies, options=True)
     if cmd == "run":
         return cmd_run(studies, rest)
     if cmd == "run-all":
