@@ -181,7 +181,7 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
 
 def _plot_errors(out_dir, cfg, rms_ok, med, bump_units, bump_rms, bump_max):
     k = len(cfg.targets)
-    fig, axes = plotting.figure(min(k, 4), (k + 3) // 4, width=3.8, height=3.4)
+    fig, axes = plotting.figure(min(k, 4), (k + 3) // 4, width=3.8, height=3.4, layout="constrained")
     axes = np.atleast_1d(axes)
     for i, name in enumerate(cfg.targets):
         ax = axes[i]
@@ -190,14 +190,14 @@ def _plot_errors(out_dir, cfg, rms_ok, med, bump_units, bump_rms, bump_max):
         ax.plot(bump_units, bump_max[i], "^:", ms=3, label="bumps max error")
         ax.set(xscale="log", yscale="log", xlabel="hidden units (count)", ylabel="test error",
                title=f"{name}{'' if A.CONTINUOUS[name] else ' (discontinuous)'}")
-        if i == 0:
-            ax.legend(fontsize=6)
+    # One legend for all panels (they draw the same three series).
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8)
     return plotting.save(fig, f"{out_dir}/approximation_error_vs_width.png")
 
 
 def _plot_fits(out_dir, cfg, x_test, ys_test, fits):
     k = len(cfg.targets)
-    fig, axes = plotting.figure(min(k, 4), (k + 3) // 4, width=3.8, height=3.0)
+    fig, axes = plotting.figure(min(k, 4), (k + 3) // 4, width=3.8, height=3.0, layout="constrained")
     axes = np.atleast_1d(axes)
     xs = np.asarray(x_test)[:, 0]
     for i, name in enumerate(cfg.targets):
@@ -206,8 +206,7 @@ def _plot_fits(out_dir, cfg, x_test, ys_test, fits):
         for j, n in enumerate(FIT_BUMPS):
             ax.plot(xs, fits[i, j], lw=1, label=f"{n} bumps ({2 * n} units)")
         ax.set(xlabel="x", ylabel="f(x)", title=f"{name}: bump construction")
-        if i == 0:
-            ax.legend(fontsize=7)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8)
     return plotting.save(fig, f"{out_dir}/approximation_bumps.png")
 
 

@@ -166,7 +166,7 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     # ------------------------------------------------------------------ figure
     figs = []
     if out_dir is not None:
-        fig, axes = plotting.figure(3, 2, width=3.8, height=3.5)
+        fig, axes = plotting.figure(3, 2, width=3.8, height=3.5, layout="constrained")
         _decision_panel(axes[0], lambda g: step_model.apply(step_params, jnp.asarray(g)), "hand-set step net", x_np, y_np)
         if sig_ok.any():
             i = int(np.argmax(sig_ok))
@@ -182,7 +182,8 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
             axes[2].hist(sig_loss, bins=20, color="tab:gray", label="final loss per seed")
             axes[2].set(title="2-2-1 sigmoid: final losses", xlabel="final loss E", ylabel="seeds (count)")
             axes[2].legend(fontsize=7)
-        _decision_panel(axes[3], lambda g: g @ lin_W + lin_b, "deep linear net (best seed)", x_np, y_np)
+        _decision_panel(axes[3], lambda g: g @ lin_W + lin_b,
+                        f"deep linear net (best seed, loss {lin_loss[best]:.3f})", x_np, y_np)
         _decision_panel(axes[4], lambda g: neurons.rbf_apply(rbf2, jnp.asarray(g)),
                         "RBF, 2 centres + bias (closed form)", x_np, y_np)
         if rbf_ok.any():
@@ -190,7 +191,7 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
             p = jax.tree.map(lambda a: a[i], rbf.params)
             _decision_panel(axes[5], lambda g: neurons.rbf_apply(p, jnp.asarray(g)),
                             f"RBF, {cfg.rbf_centres} centres, trained", x_np, y_np)
-        axes[0].legend(fontsize=7, loc="upper center")
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
         figs.append(plotting.save(fig, f"{out_dir}/xor_decision_regions.png"))
 
     # ------------------------------------------------------------------ verdicts
