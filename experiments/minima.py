@@ -492,9 +492,7 @@ def _fig_heatmaps(out_dir, cells: dict, cfg: Config, which: str = "solved_T") ->
         fig.colorbar(im, ax=axes, label="success rate at T (every output on the right side of 0.5)", shrink=0.6)
     fig.suptitle(f"Success rate per cell, {cfg.restarts} restarts (XOR) / {cfg.other_restarts} (others); "
                  "brackets: Wilson 95% interval", fontsize=9)
-    fig.savefig(out_dir / "heatmaps.png", dpi=plotting.DPI)
-    plotting.plt.close(fig)
-    return "heatmaps.png"
+    return plotting.save(fig, out_dir / "heatmaps.png")
 
 
 def _fig_losses(out_dir, sweeps: dict, tags: list[str]) -> str:
@@ -543,6 +541,7 @@ def _fig_critical(out_dir, analyses: dict) -> str:
         axes[0].bar(range(len(tags)), vals, bottom=bottom, label=name)
         bottom += vals
     axes[0].set_xticks(range(len(tags)), tags, rotation=30, fontsize=7)
+    axes[0].set_xlabel("network (data set)")
     axes[0].set_ylabel("fraction of analysed end points")
     axes[0].set_title("What stopped the runs that did not converge", fontsize=9)
     axes[0].legend(fontsize=6)
@@ -571,6 +570,7 @@ def _fig_escape(out_dir, esc: dict, bok: dict) -> str:
     for i, r in enumerate(rows):
         axes[0].text(max(finite) if finite else 1.0, i, f" p={100 * r['success']:.0f}%", va="center", fontsize=6)
     axes[0].set_yticks(range(len(rows)), labels, fontsize=6)
+    axes[0].set_ylabel("strategy (start)")
     axes[0].set_xscale("log")
     axes[0].set_xlabel("full-batch evaluations per success")
     axes[0].set_title(f"Ways out, {esc['budget']} evaluations per attempt\n(blue: from scratch, red: from failed "
