@@ -39,6 +39,7 @@ def test_finish_writes_the_results_folder(tmp_path):
     assert json.loads((folder / "config.json").read_text())["seeds"] == 4
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["seed"] == 3 and meta["environment"]["device_count"] >= 1 and "jax" in meta["versions"]
+    assert "git_commit" in meta and "git_dirty" in meta
     assert np.load(folder / "arrays.npz")["final_loss"].shape == (4,)
     on_disk = json.loads((folder / "summary.json").read_text())
     assert on_disk == summary and summary["verdicts"][0]["verdict"] == "holds"

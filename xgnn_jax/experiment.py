@@ -14,7 +14,7 @@ Results folder ``results/<study>/``:
 | file | content |
 |---|---|
 | ``config.json`` | the exact config |
-| ``meta.json`` | seed, package versions, device count and kind, x64 flag, wall time, git commit, command line |
+| ``meta.json`` | seed, package versions, device count and kind, x64 flag, wall time, git commit (and whether the tree was dirty), command line |
 | ``arrays.npz`` | raw per-restart arrays (one row per restart) |
 | ``summary.json`` | measured numbers and a :class:`Verdict` per claim |
 | ``*.png`` | figures |
@@ -115,13 +115,17 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _git_commit() -> str | None:
+def _git_state() -> dict[str, Any]:
+    """The commit of the code that ran, and whether tracked files had uncommitted changes (``dirty``)."""
+    root = Path(__file__).resolve().parent.parent
     try:
-        root = Path(__file__).resolve().parent.parent
-        r = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        return r.stdout.strip() or None
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=5).stdout.strip()
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        return {"git_commit": head or None, "git_dirty": bool(status)}
     except Exception:
-        return None
+        return {"git_commit": None, "git_dirty": None}
 
 
 def environment() -> dict[str, Any]:
@@ -212,7 +216,7 @@ def finish(study: Study, config: Any, summary: dict, out_dir: str | Path | None,
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": versions(),
         "environment": environment(),
-        "git_commit": _git_commit(),
+        **_git_state(),
         "command": " ".join(sys.argv),
         **(extra_meta or {}),
     }
