@@ -31,7 +31,8 @@ def figure(ncols: int = 1, nrows: int = 1, *, width: float = 5.0, height: float 
 
 def problems(fig) -> list[str]:
     """What a figure lacks: a title (its own or the figure's), x and y labels on every panel that draws data, and
-    a legend where a panel draws several labelled series. Colour bars and empty panels are not checked."""
+    a legend where a panel draws several labelled series (one legend in the figure may serve all its panels).
+    Colour bars and empty panels are not checked."""
     out = []
     has_suptitle = bool(getattr(fig, "_suptitle", None) and fig._suptitle.get_text())
     for i, ax in enumerate(fig.axes):
@@ -45,7 +46,8 @@ def problems(fig) -> list[str]:
         if not ax.get_ylabel():
             out.append(f"{name}: no y-axis label")
         labelled = [h for h in ax.get_legend_handles_labels()[1] if h and not h.startswith("_")]
-        if len(labelled) > 1 and ax.get_legend() is None and not fig.legends:
+        # One legend may serve several panels that draw the same series.
+        if len(labelled) > 1 and not fig.legends and all(a.get_legend() is None for a in fig.axes):
             out.append(f"{name}: {len(labelled)} labelled series but no legend")
     return out
 
