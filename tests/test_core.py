@@ -225,3 +225,26 @@ def test_bad_inputs_name_the_argument():
         mlp.MLP((3, 0, 1))
     with pytest.raises(ValueError, match=r"^hidden: expected one activation per hidden layer \(2\)"):
         mlp.MLP((3, 4, 4, 1), hidden=("relu",))
+
+
+def test_weighted_reductions_and_non_finite_predictions():
+    from xgnn_jax import losses as L
+    from xgnn_jax import metrics
+
+    per = jnp.array([1.0, 3.0])
+    assert float(L.reduce(per, "mean", weights=jnp.array([0.25, 0.25]))) == 2.0
+    assert float(L.reduce(per, "mean", weights=jnp.zeros(2))) == 0.0
+    y = jnp.array([[0.0], [0.0]])
+    assert float(metrics.accuracy(jnp.array([[jnp.nan], [0.2]]), y)) == 0.5  # NaN is never "right"
+
+
+def test_mlp_accepts_numpy_integer_widths_and_initialiser_errors_name_the_argument():
+    import numpy as np
+
+    from xgnn_jax.mlp import MLP as _MLP
+
+    assert _MLP((np.int64(2), 3, 1)).sizes == (2, 3, 1)
+    with pytest.raises(ValueError, match="weight_init: uniform"):
+        _MLP((2, 1), weight_init="uniform(1, 0)")
+    with pytest.raises(ValueError, match="weight_init: normal"):
+        _MLP((2, 1), weight_init="normal(-1)")

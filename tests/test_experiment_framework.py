@@ -88,5 +88,7 @@ def test_cli_rejects_unknown_study_and_command():
 
 
 def test_to_jsonable_handles_arrays_and_non_finite():
-    out = experiment.to_jsonable({"a": np.arange(3), "b": np.float32(1.5), "c": float("nan"), "d": (1, 2)})
-    assert out == {"a": [0, 1, 2], "b": 1.5, "c": None, "d": [1, 2]}
+    out = experiment.to_jsonable({"a": np.arange(3), "b": np.float32(1.5), "c": float("nan"), "d": (1, 2),
+                                  "e": np.array([np.nan, 1.0, np.inf]), "f": np.array(np.nan)})
+    assert out == {"a": [0, 1, 2], "b": 1.5, "c": None, "d": [1, 2], "e": [None, 1.0, "inf"], "f": None}
+    json.dumps(out, allow_nan=False)

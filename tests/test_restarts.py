@@ -327,3 +327,24 @@ def test_unrecorded_gradient_norm_is_not_counted_as_divergence():
     res = restarts.sweep(run, 0, 4, {"lr": 0.5}, execution="vmap", progress=False)
     assert np.isnan(res["final_grad_norm"]).all()
     assert res.n_diverged == 0 and np.isfinite(res.summary()["final_loss_mean"][0])
+
+
+def test_whole_train_results_use_their_own_divergence_flag_and_target_loss_is_checked():
+    run = train.make_run(MLP((2, 2, 1)), train.Data(X_XOR, Y_XOR),
+                         train.TrainConfig(epochs=10, record_grad_norm=False))
+    res = restarts.sweep(run, 0, 4, {"lr": 0.5}, outcome=lambda r: r, execution="vmap", progress=False)
+    assert res.n_diverged == 0
+    ten = restarts.sweep(run, 0, 4, {"lr": 0.5}, target_loss=10.0, execution="vmap", progress=False)
+    assert (ten["steps_to_target"] == 1).all()  # the target is applied, not silently replaced by the default
+    reduced = restarts.outcome_run(MLP((2, 2, 1)), train.Data(X_XOR, Y_XOR), train.TrainConfig(epochs=10))
+    with pytest.raises(ValueError, match="target_loss"):
+        restarts.sweep(reduced, 0, 4, {"lr": 0.5}, target_loss=10.0, progress=False)
+
+
+def test_fused_kernel_is_not_used_for_what_it_does_not_implement():
+    from xgnn_jax import fused
+
+    data = train.Data(X_XOR, Y_XOR)
+    for cfg in (train.TrainConfig(epochs=5, regularization="l2"), train.TrainConfig(epochs=5, record_grad_norm=False)):
+        assert fused.unsupported_reason(MLP((2, 2, 1)), data, cfg) is not None
+        assert not hasattr(restarts.outcome_run(MLP((2, 2, 1)), data, cfg), "batched")

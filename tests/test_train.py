@@ -205,3 +205,23 @@ def test_run_from_given_params0_equals_run_from_its_own_init():
     from_zero = run(key, hp, zero)
     chex.assert_trees_all_equal(from_zero.init_params, zero)
     assert not np.allclose(np.asarray(from_zero.final_loss), np.asarray(own.final_loss))
+
+
+def test_bad_inputs_get_clear_errors_and_ordinary_arrays_are_accepted():
+    import numpy as np
+
+    from xgnn_jax import train as train_lib
+    from xgnn_jax.mlp import MLP as _MLP
+
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])  # integer numpy data: converted, not a tracer error
+    y = np.array([[0], [1], [1], [0]])
+    run = train_lib.make_run(_MLP((2, 2, 1)), train_lib.Data(x, y), train_lib.TrainConfig(epochs=3))
+    assert np.isfinite(float(run(jax.random.key(0), {"lr": 0.5}).final_loss))
+    with pytest.raises(ValueError, match="hparams: unknown names"):
+        run(jax.random.key(0), {"learning_rate": 0.5})
+    with pytest.raises(ValueError, match="training set is empty"):
+        train_lib.make_run(_MLP((2, 2, 1)), train_lib.Data(x[:0], y[:0]))
+    with pytest.raises(ValueError, match="threshold"):
+        train_lib.TrainConfig(threshold="a")
+    assert train_lib.TrainConfig(mode="standard_bp").mode == "sgd"
+    assert train_lib.TrainConfig(mode="accumulated_bp").mode == "full_batch"

@@ -57,6 +57,8 @@ def manual_grad(model: MLP, loss: str | losses_lib.Loss = "half_sse", reduction:
       ``jax.grad(objective)``. Cross-entropy losses start from the logits (``dZ[L] = p - y``), the others from the
       outputs (``dZ[L] = dL/dA[L] * g_L'(Z[L])``). Bad shapes raise a ``ValueError`` naming ``x`` or ``y``.
     """
+    if type(model) is not MLP:
+        raise ValueError(f"model: manual_grad implements the plain MLP of xgnn_jax.mlp, got {type(model).__name__}")
     spec = losses_lib.get(loss)
     reduction = reduction or spec.default_reduction
     losses_lib.check_reduction(reduction)

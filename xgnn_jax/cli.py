@@ -1,7 +1,7 @@
 """Command line: ``python -m xgnn_jax {list, run, run-all, report}``.
 
     python -m xgnn_jax list                         # the studies, their claims, options and run times
-    python -m xgnn_jax run zero_init --seeds 512    # one study, quick setting with overrides
+    python -m xgnn_jax run xor_networks --seeds 256 # one study, quick setting with overrides
     python -m xgnn_jax run zero_init --full         # one study, full setting
     python -m xgnn_jax run zero_init --help         # that study's options
     python -m xgnn_jax run-all [--full] [--only a,b] [--results DIR]   # every study, then the report

@@ -160,7 +160,7 @@ def to_jsonable(obj: Any) -> Any:
         obj = obj.item()
     if hasattr(obj, "__array__") and not isinstance(obj, (str, bytes)):
         arr = np.asarray(obj)
-        return arr.item() if arr.ndim == 0 else arr.tolist()
+        return to_jsonable(arr.item() if arr.ndim == 0 else arr.tolist())  # again: NaN/inf inside arrays
     if isinstance(obj, float) and not np.isfinite(obj):
         return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
     return obj

@@ -371,6 +371,7 @@ def make_run(spec: FlaxSpec, data: train.Data, config: train.TrainConfig = train
                          "are features of xgnn_jax.train.make_run")
     if data.x_val is not None or data.y_val is not None:
         raise ValueError("data: the Flax route takes no validation set (use xgnn_jax.train.make_run)")
+    data = train.as_data(data)
     train.validate_data(spec.core, data)
     loss_spec = losses_lib.get(config.loss)
     J = objective(spec, loss_spec, config.reduction or loss_spec.default_reduction)
@@ -391,7 +392,7 @@ def make_run(spec: FlaxSpec, data: train.Data, config: train.TrainConfig = train
                 "weight_norm": jnp.stack([jnp.linalg.norm(layer["W"]) for layer in spec.to_core(state)])}
 
     def run(key: Array, hp: dict[str, Array] | None = None) -> train.TrainResult:
-        hp = {**train.hparams(), **(hp or {})}
+        hp = train.complete_hparams(hp)
         k_init, k_order = jax.random.split(key)
         state0 = spec.init(k_init, hp["weight_scale"], hp["bias_scale"], dtype=x.dtype)
         tx = train.make_optimizer(config.optimizer, hp)

@@ -59,6 +59,14 @@ MAX_EXAMPLES = 256
 
 def unsupported_reason(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig) -> str | None:
     """Why the fused kernel cannot run this configuration (None when it can)."""
+    if type(model) is not MLP:
+        return f"model type {type(model).__name__} (the fused kernel implements xgnn_jax.mlp.MLP only)"
+    if config.regularization != "none":
+        return f"regularization {config.regularization!r} (the fused kernel has no penalty term)"
+    if config.early_stopping or data.x_val is not None:
+        return "a validation set or early stopping (the fused kernel trains on the training set only)"
+    if not config.record_grad_norm:
+        return "record_grad_norm=False (the fused kernel always measures the gradient norm)"
     if config.mode != "full_batch":
         return f"mode {config.mode!r} (the fused kernel does full-batch GD only)"
     if config.optimizer != "sgd":
@@ -102,7 +110,7 @@ class FusedRun:
         if c % block:
             raise ValueError(f"block: {block} must divide the number of restarts {c}")
         x = self.data.x
-        full = {**train_lib.hparams(), **hp}
+        full = train_lib.complete_hparams(hp)
         per = {k: jnp.broadcast_to(jnp.asarray(full[k], x.dtype), (c,)) for k in ("lr", "weight_scale", "bias_scale")}
         k_init = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
         params0 = jax.vmap(lambda k, ws, bs: self.model.init(k, ws, bs, dtype=x.dtype))(
@@ -199,6 +207,7 @@ def make_run(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig = t
     unroll 1: 3.5e7 restart-steps/s; 512 / 4: 6.3e7; 2048 / 4: 5.4e7 (the block's state leaves L1/L2). For 2-16-1,
     unroll 1: block 128: 5.2e6, 512: 7.4e6.
     """
+    data = train_lib.as_data(data)
     train_lib.validate_data(model, data)
     reason = unsupported_reason(model, data, config)
     if reason is not None:

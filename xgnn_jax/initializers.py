@@ -70,6 +70,8 @@ def fan_in_uniform() -> Initializer:
 
 
 def normal(std: float = 1.0) -> Initializer:
+    if not std >= 0:
+        raise ValueError(f"normal(std): expected std >= 0, got {std}")
     def init(key, shape, fan_in, fan_out, dtype=jnp.float32):
         return std * jax.random.normal(key, shape, dtype)
 
@@ -158,3 +160,5 @@ def get(spec: str | Initializer, *, argument: str = "init") -> Initializer:
         return FACTORIES[name](*args)
     except TypeError:
         raise ValueError(f"{argument}: wrong number of arguments for initialiser {name!r} in {spec!r}") from None
+    except ValueError as e:
+        raise ValueError(f"{argument}: {e}") from None

@@ -122,12 +122,16 @@ def get(name: str | Loss, *, argument: str = "loss") -> Loss:
 def reduce(per_example: Array, reduction: str = "mean", *, weights: Array | None = None) -> Array:
     """Reduce per-example losses ``(n,)``: ``"mean"`` = ``(1/m) sum_k L_k``, ``"sum"`` = ``sum_k L_k``.
 
-    ``weights`` (0/1 mask or weights, ``(n,)``) makes the mean ``sum_k w_k L_k / sum_k w_k``: padded rows drop out.
+    ``weights`` (0/1 mask or non-negative weights, ``(n,)``) makes the mean ``sum_k w_k L_k / sum_k w_k`` (0 when
+    every weight is 0): padded rows drop out.
     """
     check_reduction(reduction)
     if weights is not None:
         total = jnp.sum(weights * per_example)
-        return total / jnp.maximum(jnp.sum(weights), 1) if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        sw = jnp.sum(weights)
+        return jnp.where(sw > 0, total / jnp.where(sw > 0, sw, 1), 0.0)
     return jnp.mean(per_example) if reduction == "mean" else jnp.sum(per_example)
 
 

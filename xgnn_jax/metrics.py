@@ -14,10 +14,11 @@ Array = jax.Array
 
 
 def correct(y_hat: Array, y: Array, threshold: float = 0.5) -> Array:
-    """Per-example correctness ``(n,)`` as booleans (see module docstring)."""
+    """Per-example correctness ``(n,)`` as booleans (see module docstring); a non-finite prediction is wrong."""
+    finite = jnp.all(jnp.isfinite(y_hat), axis=-1)
     if y_hat.shape[-1] == 1:
-        return (y_hat[..., 0] >= threshold) == (y[..., 0] >= threshold)
-    return jnp.argmax(y_hat, axis=-1) == jnp.argmax(y, axis=-1)
+        return finite & ((y_hat[..., 0] >= threshold) == (y[..., 0] >= threshold))
+    return finite & (jnp.argmax(y_hat, axis=-1) == jnp.argmax(y, axis=-1))
 
 
 def accuracy(y_hat: Array, y: Array, threshold: float = 0.5, weights: Array | None = None) -> Array:
@@ -25,4 +26,5 @@ def accuracy(y_hat: Array, y: Array, threshold: float = 0.5, weights: Array | No
     c = correct(y_hat, y, threshold).astype(jnp.float32)
     if weights is None:
         return jnp.mean(c)
-    return jnp.sum(weights * c) / jnp.maximum(jnp.sum(weights), 1)
+    sw = jnp.sum(weights)
+    return jnp.where(sw > 0, jnp.sum(weights * c) / jnp.where(sw > 0, sw, 1), 0.0)

@@ -23,6 +23,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from xgnn_jax import activations, initializers
 from xgnn_jax import losses as losses_lib
@@ -52,6 +53,8 @@ class MLP:
 
     def __post_init__(self):
         sizes = tuple(self.sizes) if isinstance(self.sizes, (list, tuple)) else self.sizes
+        if isinstance(sizes, tuple):  # numpy integers (e.g. from a config array) are fine widths
+            sizes = tuple(int(s) if isinstance(s, np.integer) else s for s in sizes)
         if not isinstance(sizes, tuple) or len(sizes) < 2:
             raise ValueError(f"sizes: expected at least (d_in, d_out), got {self.sizes!r}")
         if not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):

@@ -24,7 +24,7 @@ How the ``P * R`` runs are executed (none of this changes what is computed, only
   ``"map"`` (restart by restart, ``lax.map``), or ``"fused"`` (the run function's own batched kernel, see
   :mod:`xgnn_jax.fused`). ``"auto"`` picks fused when the run function has one, ``"map"`` when the run contains a
   large matrix product (vmap would turn it into slow small batched products on CPU), ``"blocked"`` otherwise
-  (on accelerators: fused or ``"vmap"``).
+  (on accelerators: ``"vmap"``).
 
 Hyperparameters: a dict of scalars (one point: outcomes have shape ``(R, ...)``) or of 1-D arrays of one common
 length P (a grid: outcomes have shape ``(P, R, ...)``); :func:`grid` builds the product of several axes. Only
@@ -82,7 +82,8 @@ def train_outcomes(result: TrainResult, target_loss: float = 1e-2) -> dict[str, 
     """The standard per-restart outcomes of a :class:`~xgnn_jax.train.TrainResult` (one restart, no batch axis).
 
     Returns ``final_loss``, ``final_accuracy``, ``final_grad_norm`` (the last epoch's values), ``steps_to_target``
-    (the first epoch t = 1..T after which the training objective is ``<= target_loss``; -1 if never), and
+    (the first epoch t = 1..T after which the data loss, without any penalty term, is ``<= target_loss``; -1 if
+    never), and
     ``diverged`` (final loss or parameters not finite; NaN/inf).
     """
     loss = result.history["loss"]
@@ -98,23 +99,35 @@ def train_outcomes(result: TrainResult, target_loss: float = 1e-2) -> dict[str, 
 
 
 def _resolve_outcome(outcome, target_loss):
-    """``outcome`` as a callable ``result -> pytree`` (None: standard outcomes for a TrainResult, else identity)."""
+    """``outcome`` as a callable ``result -> pytree`` (None: standard outcomes for a TrainResult, else identity).
+
+    ``target_loss`` (None: 1e-2) applies to the standard outcomes only: given together with an ``outcome`` callable,
+    or for a run function that does not return a TrainResult (e.g. :func:`outcome_run`'s, whose target is fixed
+    when it is built), it raises instead of being silently ignored."""
     if outcome is None:
-        return _auto_outcome_for(float(target_loss))
+        explicit = target_loss is not None
+        return _auto_outcome_for(float(1e-2 if target_loss is None else target_loss), explicit)
     if not callable(outcome):
         raise ValueError(f"outcome: expected None or a callable result -> pytree, got {outcome!r}")
+    if target_loss is not None:
+        raise ValueError("target_loss: applies to the standard outcomes only; with an outcome callable, compute "
+                         "steps to your target inside it")
     return outcome
 
 
 @functools.cache
-def _auto_outcome_for(target_loss: float):
+def _auto_outcome_for(target_loss: float, explicit: bool = False):
     """One callable per target (so the compiled chunk program is reused across sweeps)."""
-    return functools.partial(_auto_outcome, target_loss=target_loss)
+    return functools.partial(_auto_outcome, target_loss=target_loss, explicit=explicit)
 
 
-def _auto_outcome(result, target_loss):
+def _auto_outcome(result, target_loss, explicit=False):
     if isinstance(result, TrainResult):
         return train_outcomes(result, target_loss)
+    if explicit:
+        raise ValueError("target_loss: this run function returns its own outcomes (not a TrainResult), so the "
+                         "target cannot be applied here; give it where the run function is built, e.g. "
+                         "restarts.outcome_run(model, data, config, target_loss=...)")
     return result
 
 
@@ -306,7 +319,7 @@ def choose_chunk_size(cost: RunCost, execution: str, n_runs: int, n_devices: int
     c = min(_round_up(n_runs, quantum), _round_up(max_chunk, quantum))
     while c > quantum and chunk_bytes(cost, execution, c, block * n_devices) > memory_budget:
         c = max(quantum, _round_up(c // 2, quantum))
-    # Same number of chunks, least padding: e.g. 10^6 runs in 16 chunks of 62720, not 65536.
+    # Same number of chunks, least padding: e.g. 10^6 runs in 16 chunks of 62500 (vmap) rather than 65536.
     n_chunks = -(-n_runs // c)
     return min(c, _round_up(-(-n_runs // n_chunks), quantum))
 
@@ -433,8 +446,9 @@ def _diverged(out, lead: int) -> np.ndarray:
     leaf."""
     leaves = jax.tree.leaves(out)
     shape = np.shape(leaves[0])[:lead] if leaves else ()
-    if isinstance(out, Mapping) and "diverged" in out:
-        return np.asarray(out["diverged"], bool).reshape(shape)
+    own = out.get("diverged") if isinstance(out, Mapping) else getattr(out, "diverged", None)  # dict or TrainResult
+    if own is not None:
+        return np.asarray(own, bool).reshape(shape)
     bad = np.zeros(shape, bool)
     for leaf in leaves:
         leaf = np.asarray(leaf)
@@ -593,7 +607,7 @@ def sweep(
     hparams: Mapping[str, Any] | None = None,
     *,
     outcome: Callable | None = None,
-    target_loss: float = 1e-2,
+    target_loss: float | None = None,
     chunk_size: int | None = None,
     memory_budget: int = DEFAULT_MEMORY_BUDGET,
     execution: str = "auto",
@@ -611,7 +625,9 @@ def sweep(
       n_restarts: R >= 1, restarts per point.
       hparams: ``{name: scalar}`` (one point) or ``{name: (P,) array}`` (a grid, see :func:`grid`).
       outcome: ``result -> pytree`` applied per restart inside the compiled program; None: :func:`train_outcomes`
-        for a TrainResult (with ``target_loss``), the whole result otherwise.
+        for a TrainResult, the whole result otherwise.
+      target_loss: the loss that ``steps_to_target`` counts epochs to (None: 1e-2); only for the standard
+        outcomes of a TrainResult (it raises with an ``outcome`` callable or an already-reduced run function).
       chunk_size: runs per compiled chunk (a multiple of the device count, and of the block size for blocked and
         fused executions); None: the largest within ``memory_budget`` bytes (:func:`choose_chunk_size`).
       execution: ``"auto"``, ``"vmap"``, ``"blocked"``, ``"map"`` or ``"fused"`` (module docstring).

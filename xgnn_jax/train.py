@@ -64,6 +64,8 @@ from xgnn_jax.mlp import MLP, Params, objective
 Array = jax.Array
 
 MODES = ("full_batch", "sgd", "minibatch")
+# The book's names for the two modes of C11 are accepted too and stored as the mode they name.
+MODE_ALIASES = {"accumulated_bp": "full_batch", "standard_bp": "sgd"}
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "rmsprop")
 REGULARIZATIONS = ("none", "l2", "book")
 VAL_METRICS = ("loss", "error")
@@ -86,7 +88,9 @@ class TrainConfig:
 
     Args:
       epochs: passes over the training set.
-      mode: ``"full_batch"`` (accumulated BP), ``"sgd"`` (standard BP) or ``"minibatch"``.
+      mode: ``"full_batch"`` (accumulated BP; also accepted as ``"accumulated_bp"``), ``"sgd"`` (standard BP:
+        per-example updates; also ``"standard_bp"``) or ``"minibatch"``. Not to be confused with
+        ``optimizer="sgd"``, the plain update rule ``w <- w - eta g`` used by any mode.
       batch_size: for ``"minibatch"``.
       loss: a name from :mod:`xgnn_jax.losses`; ``reduction``: ``"mean"`` or ``"sum"`` (default: the loss's usual).
       optimizer: ``"sgd"`` (the book's plain ``w <- w - eta grad``), ``"momentum"``, ``"nesterov"``, ``"adam"``,
@@ -118,8 +122,13 @@ class TrainConfig:
     def __post_init__(self):
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, int) or self.epochs <= 0:
             raise ValueError(f"epochs: expected a positive int, got {self.epochs!r}")
+        if self.mode in MODE_ALIASES:
+            object.__setattr__(self, "mode", MODE_ALIASES[self.mode])
         if self.mode not in MODES:
-            raise ValueError(f"mode: unknown mode {self.mode!r}; expected one of {', '.join(MODES)}")
+            raise ValueError(f"mode: unknown mode {self.mode!r}; expected one of "
+                             f"{', '.join(MODES + tuple(MODE_ALIASES))}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+            raise ValueError(f"threshold: expected a number (0.5 for sigmoid outputs), got {self.threshold!r}")
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size <= 0:
             raise ValueError(f"batch_size: expected a positive int, got {self.batch_size!r}")
         if self.optimizer not in OPTIMIZERS:
@@ -151,6 +160,16 @@ def hparams(**overrides: Any) -> dict[str, Array]:
     if unknown:
         raise ValueError(f"hparams: unknown names {sorted(unknown)}; expected some of {sorted(DEFAULT_HPARAMS)}")
     return {k: jnp.asarray(overrides.get(k, v), jnp.float32) for k, v in DEFAULT_HPARAMS.items()}
+
+
+def complete_hparams(hp: dict[str, Any] | None) -> dict[str, Any]:
+    """``hp`` with every missing entry set to its default; an unknown name (a typo such as ``learning_rate`` for
+    ``lr``) raises a ``ValueError`` instead of being silently ignored. Values are kept as given (arrays stay traced)."""
+    hp = dict(hp or {})
+    unknown = set(hp) - set(DEFAULT_HPARAMS)
+    if unknown:
+        raise ValueError(f"hparams: unknown names {sorted(unknown)}; expected some of {sorted(DEFAULT_HPARAMS)}")
+    return {**hparams(), **hp}
 
 
 def make_optimizer(name: str, hp: dict[str, Array]) -> optax.GradientTransformation:
@@ -236,8 +255,30 @@ def _all_finite(*arrays: Array) -> bool:
     return all(isinstance(a, jax.core.Tracer) or bool(np.all(np.isfinite(np.asarray(a)))) for a in arrays)
 
 
+def as_data(data: Data) -> Data:
+    """``data`` with every array as a floating ``jax.Array`` (numpy arrays and nested lists accepted), so that traced
+    indexing works; integer or boolean inputs are converted to the default float dtype."""
+    if not isinstance(data, Data):
+        raise ValueError(f"data: expected a train.Data(x, y[, x_val, y_val]), got {type(data).__name__}")
+
+    def conv(a, name):
+        if a is None:
+            return None
+        try:
+            a = jnp.asarray(a)
+        except TypeError as e:
+            raise ValueError(f"data.{name}: expected an array, got {type(a).__name__} ({e})") from None
+        if not jnp.issubdtype(a.dtype, jnp.floating):
+            a = a.astype(jnp.result_type(float))
+        return a
+
+    return Data(*(conv(a, n) for a, n in zip(data, Data._fields, strict=True)))
+
+
 def validate_data(model: MLP, data: Data) -> None:
     model.check_input(data.x, argument="data.x")
+    if data.x.shape[0] == 0:
+        raise ValueError("data.x: the training set is empty (expected at least one example)")
     if data.y.ndim != 2 or data.y.shape != (data.x.shape[0], model.sizes[-1]):
         raise ValueError(f"data.y: expected shape ({data.x.shape[0]}, {model.sizes[-1]}), got {tuple(data.y.shape)}")
     if not _all_finite(data.x, data.y):
@@ -281,6 +322,7 @@ def make_run(model: MLP, data: Data, config: TrainConfig = TrainConfig()):
     one compiled program serves starts drawn by different initialisers (vmap over ``params0``); the key then
     only orders the examples.
     """
+    data = as_data(data)
     validate_data(model, data)
     has_val = data.x_val is not None
     if config.early_stopping and not has_val:
@@ -313,7 +355,7 @@ def make_run(model: MLP, data: Data, config: TrainConfig = TrainConfig()):
         return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
 
     def run(key: Array, hp: dict[str, Array] | None = None, params0: Params | None = None) -> TrainResult:
-        hp = {**hparams(), **(hp or {})}
+        hp = complete_hparams(hp)
         k_init, k_order = jax.random.split(key)
         if params0 is None:
             params0 = model.init(k_init, hp["weight_scale"], hp["bias_scale"], dtype=x.dtype)
