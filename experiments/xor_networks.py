@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from xgnn_jax import datasets, experiment, neurons, plotting, train
+from xgnn_jax.escape import wilson_interval
 from xgnn_jax.mlp import MLP
 
 
@@ -55,18 +56,27 @@ class Config:
         return cls(seeds=1024, epochs=10000, rbf_steps=2000)
 
 
+OUTPUT_NORM = (0.0, 1.0)  # colour scale of the network output shared by the panels (values beyond are clipped)
+
+
 def _decision_panel(ax, predict, title, x, y):
-    """Filled regions ``predict(grid) >= 1/2`` with the 0.5 contour and the XOR points."""
+    """The network output over the input plane as a colour map on [0, 1] (clipped), its 1/2 contour (the decision
+    boundary, where the output crosses 1/2) and the XOR points. Returns the colour-map artist (for a colour bar)."""
     g = np.linspace(-0.5, 1.5, 161)
     gx, gy = np.meshgrid(g, g)
     grid = np.c_[gx.ravel(), gy.ravel()].astype(np.float32)
-    z = np.asarray(jax.jit(predict)(grid)).reshape(gx.shape)
-    ax.contourf(gx, gy, (z >= 0.5).astype(float), levels=[-0.5, 0.5, 1.5], colors=["#f4cccc", "#cfe2f3"])
-    ax.contour(gx, gy, z, levels=[0.5], colors="k", linewidths=1)
+    z = np.asarray(jax.jit(predict)(grid), np.float64).reshape(gx.shape)
+    lo, hi = OUTPUT_NORM
+    im = ax.imshow(np.clip(z, lo, hi), origin="lower", extent=(-0.5, 1.5, -0.5, 1.5), cmap="RdBu", vmin=lo,
+                   vmax=hi, aspect="auto")
+    if z.min() < 0.5 < z.max():
+        ax.contour(gx, gy, z, levels=[0.5], colors="k", linewidths=1)
     pos = y[:, 0] > 0.5
-    ax.scatter(x[pos, 0], x[pos, 1], c="tab:blue", marker="o", s=50, label="XOR = 1", zorder=3)
-    ax.scatter(x[~pos, 0], x[~pos, 1], c="tab:red", marker="s", s=50, label="XOR = 0", zorder=3)
+    ax.scatter(x[pos, 0], x[pos, 1], c="tab:blue", marker="o", s=50, edgecolors="w", label="XOR = 1", zorder=3)
+    ax.scatter(x[~pos, 0], x[~pos, 1], c="tab:red", marker="s", s=50, edgecolors="w", label="XOR = 0", zorder=3)
+    ax.plot([], [], "k-", lw=1, label="output = 1/2 (decision boundary)")
     ax.set(title=title, xlabel="x1", ylabel="x2", xlim=(-0.5, 1.5), ylim=(-0.5, 1.5))
+    return im, (float(z.min()), float(z.max()))
 
 
 def _compiled_vmap(run_fn, keys, hp):
@@ -167,49 +177,66 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     figs = []
     if out_dir is not None:
         fig, axes = plotting.figure(3, 2, width=3.8, height=3.5, layout="constrained")
-        _decision_panel(axes[0], lambda g: step_model.apply(step_params, jnp.asarray(g)), "hand-set step net", x_np, y_np)
+        shared = [_decision_panel(axes[0], lambda g: step_model.apply(step_params, jnp.asarray(g)),
+                                  "hand-set step net", x_np, y_np)[0]]
         if sig_ok.any():
             i = int(np.argmax(sig_ok))
             p = jax.tree.map(lambda a: a[i], sig.params)
-            _decision_panel(axes[1], lambda g: sig_model.apply(p, jnp.asarray(g)),
-                            f"trained 2-2-1 sigmoid (seed {i}, learned)", x_np, y_np)
+            shared.append(_decision_panel(axes[1], lambda g: sig_model.apply(p, jnp.asarray(g)),
+                                          f"trained 2-2-1 sigmoid, seed {i}: XOR", x_np, y_np)[0])
         if (~sig_ok).any():
             i = int(np.argmax(~sig_ok))
             p = jax.tree.map(lambda a: a[i], sig.params)
-            _decision_panel(axes[2], lambda g: sig_model.apply(p, jnp.asarray(g)),
-                            f"trained 2-2-1 sigmoid (seed {i}, stuck)", x_np, y_np)
+            shared.append(_decision_panel(axes[2], lambda g: sig_model.apply(p, jnp.asarray(g)),
+                                          f"trained 2-2-1 sigmoid, seed {i}:\nnot XOR after {cfg.epochs} steps", x_np,
+                                          y_np)[0])
         else:
             axes[2].hist(sig_loss, bins=20, color="tab:gray", label="final loss per seed")
             axes[2].set(title="2-2-1 sigmoid: final losses", xlabel="final loss E", ylabel="seeds (count)")
             axes[2].legend(fontsize=7)
-        _decision_panel(axes[3], lambda g: g @ lin_W + lin_b,
-                        f"deep linear net (best seed, loss {lin_loss[best]:.3f})", x_np, y_np)
-        _decision_panel(axes[4], lambda g: neurons.rbf_apply(rbf2, jnp.asarray(g)),
-                        "RBF, 2 centres + bias (closed form)", x_np, y_np)
+        # The deep linear net's output is 1/2 up to rounding everywhere (W -> 0): on the shared scale one neutral
+        # colour, which the title spells out.
+        g = np.linspace(-0.5, 1.5, 161)
+        plane = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2) @ lin_W + lin_b
+        shared.append(_decision_panel(
+            axes[3], lambda g: g @ lin_W + lin_b,
+            f"deep linear net (best seed, loss {lin_loss[best]:.3f}):\noutput {plane.min():.4f}-{plane.max():.4f}, "
+            f"the neutral colour: no decision", x_np, y_np)[0])
+        shared.append(_decision_panel(axes[4], lambda g: neurons.rbf_apply(rbf2, jnp.asarray(g)),
+                                      "RBF, 2 centres + bias (closed form)", x_np, y_np)[0])
         if rbf_ok.any():
             i = int(np.argmax(rbf_ok))
             p = jax.tree.map(lambda a: a[i], rbf.params)
-            _decision_panel(axes[5], lambda g: neurons.rbf_apply(p, jnp.asarray(g)),
-                            f"RBF, {cfg.rbf_centres} centres, trained", x_np, y_np)
-        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=8)
+            shared.append(_decision_panel(axes[5], lambda g: neurons.rbf_apply(p, jnp.asarray(g)),
+                                          f"RBF, {cfg.rbf_centres} centres, trained", x_np, y_np)[0])
+        fig.colorbar(shared[0], ax=list(axes), shrink=0.7, extend="both",
+                     label="network output (red 0, white 1/2, blue 1; clipped)")
+        for ax in axes:
+            ax.title.set_fontsize(9)
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=3, fontsize=8)
+        fig.suptitle("XOR: network output over the input plane (colour) and its 1/2 contour (decision boundary)",
+                     fontsize=10)
         figs.append(plotting.save(fig, f"{out_dir}/xor_decision_regions.png"))
 
     # ------------------------------------------------------------------ verdicts
     n_div = int(sig_div.sum())
+    n_ok = int(sig_ok.sum())
+    lo, hi = (float(v) for v in wilson_interval(n_ok, cfg.seeds))
     c6_measured = (
         f"hand-set step network outputs {step_out[:, 0].astype(int).tolist()} on 00, 01, 10, 11 (XOR: "
         f"{y_np[:, 0].astype(int).tolist()}; hidden units {hidden.astype(int).tolist()}): correct = {step_ok}. "
-        f"Trained 2-2-1 sigmoid network: {int(sig_ok.sum())} of {cfg.seeds} seeds ({100 * frac:.0f}%) reach 100% "
-        f"accuracy; diverged {n_div}; final loss of the successful seeds median "
-        f"{np.median(sig_loss[sig_ok]) if sig_ok.any() else float('nan'):.2g}"
-        + (f"; the other {len(stuck)} stop at loss {np.min(stuck):.3g}-{np.max(stuck):.3g} (a plateau or local "
-           f"minimum)" if len(stuck) else ""))
+        f"Trained 2-2-1 sigmoid network: {n_ok} of {cfg.seeds} seeds ({100 * frac:.0f}%, 95% Wilson interval "
+        f"{100 * lo:.0f}-{100 * hi:.0f}%) reach 100% accuracy; diverged {n_div}; final loss of the successful seeds "
+        f"median {np.median(sig_loss[sig_ok]) if sig_ok.any() else float('nan'):.2g}"
+        + (f"; the other {len(stuck)} end at loss {np.min(stuck):.3g}-{np.max(stuck):.3g} (median "
+           f"{np.median(stuck):.3g}) without reaching XOR" if len(stuck) else ""))
     verdicts.append(experiment.verdict(
         "C6", step_ok and frac > 0, "Do two layers solve XOR, hand-set with step units and trained with sigmoids?",
         c6_measured, conditional=frac < 1,
-        conditions=f"gradient training reaches XOR from {100 * frac:.0f}% of random initialisations "
-                   f"({cfg.init}, {cfg.epochs} full-batch steps, lr {cfg.lr}); the rest stop in a local minimum or "
-                   f"plateau, so training needs restarts",
+        conditions=f"gradient training reaches XOR from {100 * frac:.0f}% (95% CI {100 * lo:.0f}-{100 * hi:.0f}%) "
+                   f"of random initialisations ({cfg.init}, lr {cfg.lr}); the other {cfg.seeds - n_ok} do not reach "
+                   f"XOR within {cfg.epochs} full-batch steps (not shown here to be local minima: the minima study, C17, "
+                   f"examines such end points), so training needs restarts or longer runs",
         setting=f"book's figure 5.5a weights; sigmoid 2-2-1, mean half squared error, accumulated BP (full batch "
                 f"sgd), lr {cfg.lr}, {cfg.epochs} epochs, {cfg.seeds} seeds",
         figures=figs))
@@ -223,22 +250,33 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         f"{max_acc:.2f} (no line gets more than 3 of 4 XOR points)",
         setting=f"float64; training: mean half squared error, full batch, lr {cfg.linear_lr}, {cfg.epochs} epochs",
         figures=figs))
+    n_rbf = int(rbf_ok.sum())
+    r_lo, r_hi = (float(v) for v in wilson_interval(n_rbf, cfg.seeds))
+    rbf_loss = np.asarray(rbf.final_loss)
     verdicts.append(experiment.verdict(
         "Ex5.7", ok_rbf, "Does an RBF network solve XOR (exercise 5.7), in closed form and by training?",
         "closed form: " + "; ".join(f"{k}: max |phi(x) - y| = {e:.1e}" for k, e in closed_err.items())
         + f". Trained ({cfg.rbf_centres} centres + bias, centres, widths and weights by Adam, {cfg.rbf_steps} steps): "
-          f"{int(rbf_ok.sum())} of {cfg.seeds} seeds ({100 * rbf_frac:.0f}%) reach 100% accuracy, final loss median "
-          f"{np.median(np.asarray(rbf.final_loss)):.2g}",
+          f"{n_rbf} of {cfg.seeds} seeds ({100 * rbf_frac:.0f}%, 95% Wilson interval {100 * r_lo:.0f}-"
+          f"{100 * r_hi:.0f}%) reach 100% accuracy, final loss median {np.median(rbf_loss):.2g}"
+        + (f"; the other {cfg.seeds - n_rbf} end at loss {np.min(rbf_loss[~rbf_ok]):.3g}-"
+           f"{np.max(rbf_loss[~rbf_ok]):.3g}" if (~rbf_ok).any() else ""),
+        conditional=rbf_frac < 1,
+        conditions=f"the closed forms always solve it; gradient training of {cfg.rbf_centres} centres + bias reaches "
+                   f"XOR from {100 * rbf_frac:.0f}% (95% CI {100 * r_lo:.0f}-{100 * r_hi:.0f}%) of random starts "
+                   f"(centres uniform in [0, 1]^2, Adam lr {cfg.rbf_lr}, {cfg.rbf_steps} steps); the other "
+                   f"{cfg.seeds - n_rbf} do not within that budget",
         setting=f"rho(x, c) = exp(-beta |x - c|^2), beta = {cfg.rbf_beta} in the closed forms; trained: lr "
                 f"{cfg.rbf_lr}, centres uniform in [0, 1]^2",
         figures=figs))
 
     summary.update(
         step_network={"outputs": step_out[:, 0], "correct": step_ok},
-        sigmoid_221={"seeds": cfg.seeds, "success_fraction": frac, "diverged": n_div},
+        sigmoid_221={"seeds": cfg.seeds, "success_fraction": frac, "success_wilson95": (lo, hi), "diverged": n_div},
         linear_collapse={"max_abs_difference": collapse_err, "least_squares_loss": ls_loss,
                          "trained_min_loss": float(ok_lin.min()), "trained_max_accuracy": max_acc},
-        rbf={"closed_form_max_error": closed_err, "trained_success_fraction": rbf_frac},
+        rbf={"closed_form_max_error": closed_err, "trained_success_fraction": rbf_frac,
+             "trained_success_wilson95": (r_lo, r_hi)},
         verdicts=verdicts)
     wall = time.perf_counter() - t0
     return experiment.finish(STUDY, config, summary, out_dir, arrays=arrays, wall_time_s=wall, seed=cfg.seed)
