@@ -19,3 +19,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 export MPLBACKEND=Agg
+# Persistent XLA compilation cache (keyed by program, flags and versions): a second run of a study or of the tests
+# loads its compiled programs instead of compiling them again. Generated, never committed.
+export JAX_COMPILATION_CACHE_DIR="${JAX_COMPILATION_CACHE_DIR:-$ROOT/.cache/jax}"
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="${JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS:-0.2}"
