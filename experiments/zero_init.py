@@ -53,6 +53,15 @@ SCHEME_LABELS = {"zeros": "zeros", "uniform01": "U(0, 1) (book)", "fan_in_unifor
                  "glorot_uniform": "Glorot uniform", "he_normal": "He normal", "lecun_normal": "LeCun normal",
                  "he_normal_x10": "10 x He normal"}
 SCALED = ("glorot_uniform", "he_normal", "lecun_normal")
+EMBEDDING_LABELS = {"mlp_tanh_zero": "zero tables + tanh MLP", "mlp_tanh_random": "random tables + tanh MLP",
+                    "mlp_relu_zero": "zero tables + ReLU MLP", "fm_zero": "zero tables, factorisation machine",
+                    "fm_random": "random tables, factorisation machine"}
+
+
+def start_label(start: str, c: float) -> str:
+    """A readable name of one of :data:`STARTS` (figures and text)."""
+    return {"zeros": "all zeros", "zero_w_random_b": "zero weights, random biases",
+            "constant": f"every weight and bias = {c:g}", "random": "random U(+-1/sqrt(d))"}[start]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -400,7 +409,7 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
     numbers: dict = {}
 
     # ---- C19: sigmoid, all zeros.
-    b2f, sym_max, bal_still, first = [], 0.0, True, {}
+    b2f, sym_max, bal_still, bal_max, first = [], 0.0, True, 0.0, {}
     for L in cfg.depths:
         wg, bg = mk["W_grad"][("sigmoid", L)], mk["b_grad"][("sigmoid", L)]
         mask = (wg[FULL, S["zeros"]] > 0) | (bg[FULL, S["zeros"]] > 0)  # (seeds, T, L)
@@ -408,16 +417,34 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         first[L] = np.asarray(symmetry.first_change(mask))[0].tolist()
         sym_max = max(sym_max, float(mk["spread"][("sigmoid", L)][:, S["zeros"]].max()))
         bal_still &= bool(np.all(wg[BAL, S["zeros"]] == 0) and np.all(bg[BAL, S["zeros"]] == 0))
+        bal_max = max(bal_max, float(wg[BAL, S["zeros"]].max()), float(bg[BAL, S["zeros"]].max()))
     const_max = max(float(mk["spread"][k][:, S["constant"]].max()) for k in mk["spread"])
     c20_zero_grad = float(c20["W_grad"]["zeros"].max())
     rd = c20["rounding"]
     c20_zero_acc = c20["accuracy"]["zeros"]
     bce_still = c20_zero_grad == 0.0 and bool(np.all(c20_zero_acc == c20_zero_acc[:, :1]))
-    ok19 = all(b2f) and sym_max == 0.0 and const_max == 0.0 and bal_still and bce_still
+    # The claim under its condition (a non-zero mean output error: the imbalanced set): back-to-front updates,
+    # units identical. It is conditional when a balanced set was measured to leave the zero start still.
+    ok19 = all(b2f) and sym_max == 0.0 and const_max == 0.0
+    cond19 = bal_still or bce_still
+    still = []
+    if bal_still:
+        still.append(f"on the balanced watermelon subset (8 good, 8 bad, half SSE) every gradient was exactly 0 at "
+                     f"every step for L = {', '.join(map(str, cfg.depths))}")
+    if bce_still:
+        still.append(f"on balanced two circles (m = {cfg.train_n}, cross-entropy) the largest weight gradient over "
+                     f"{cfg.train_steps} steps was {c20_zero_grad:.3g} and accuracy stayed "
+                     f"{float(c20_zero_acc[0, 0]):.2f}")
+    conditions19 = ("The average output error at the start must be non-zero: " + "; ".join(still)
+                    + f". All zeros is then a stationary point, a saddle: where the errors do not cancel exactly in "
+                    f"float32 (balanced circles, m = {cfg.rounding_n}) the rounding residue moved the weights "
+                    f"(gradient {rd['first_grad']:.2g} at step 1, final train accuracy {rd['final_accuracy']:.3f})."
+                    ) if cond19 else ""
     numbers["C19"] = {"back_to_front_per_depth": dict(zip(cfg.depths, b2f, strict=True)),
                       "first_step_of_change_per_layer": first, "max_unit_spread_zeros": sym_max,
                       "max_unit_spread_constant": const_max,
-                      "balanced_half_sse_nothing_moves": bal_still, "balanced_bce_max_weight_grad": c20_zero_grad,
+                      "balanced_half_sse_nothing_moves": bal_still, "balanced_half_sse_max_grad": bal_max,
+                      "balanced_bce_max_weight_grad": c20_zero_grad, "balanced_bce_nothing_moves": bce_still,
                       "float32_rounding_off_the_saddle": rd}
     v19 = experiment.verdict(
         "C19", ok19,
@@ -429,18 +456,16 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         f"{'; '.join(f'L={L}: {first[L]}' for L in cfg.depths)}); the largest pairwise distance between units of "
         f"a hidden layer stayed {sym_max:.3g} over {cfg.mask_steps} steps (constant start, every activation and "
         f"depth: {const_max:.3g}). Balanced subset (8 good, 8 bad): every "
-        f"weight and bias gradient was exactly 0 at every step for every depth: {bal_still}. Balanced two circles "
+        f"weight and bias gradient exactly 0 at every step for every depth: {bal_still} (largest {bal_max:.3g}). "
+        f"Balanced two circles "
         f"(m = {cfg.train_n}) with cross-entropy, 2-{'-'.join(map(str, cfg.train_hidden))}-1: largest weight-gradient "
         f"norm over {cfg.train_steps} steps {c20_zero_grad:.3g}, train accuracy constant at "
         f"{float(c20_zero_acc[0, 0]):.2f}. The stationary point is a saddle and float32 can leave it: on balanced "
         f"circles with m = {cfg.rounding_n} (errors +-1/(2m), which do not cancel exactly) the weight gradient at "
         f"step 1 was {rd['first_grad']:.2g} (rounding), its largest value over {cfg.train_steps} steps "
         f"{rd['max_grad']:.2g}, final train accuracy {rd['final_accuracy']:.3f}.",
-        conditional=True,
-        conditions="The average output error at the start must be non-zero: with a perfectly balanced binary data "
-                   "set (with half SSE or cross-entropy) all zeros is a stationary point and nothing moves at all "
-                   "(exactly so when the errors cancel exactly in floating point; otherwise rounding residue can "
-                   "push the network off this saddle). Symmetric units stay identical in every case.",
+        conditional=cond19,
+        conditions=conditions19,
         setting=f"{cfg.width} units per hidden layer, lr {cfg.mask_lr}",
         figures=(figs.get("masks", ""), figs.get("symmetry", "")))
 
@@ -472,7 +497,7 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
                                                                            figs.get("training", "")))
 
     # ---- C21: tanh / ReLU, zero weights.
-    rows, ok_zero, rb = [], True, {}
+    rows, ok_zero, rb, rb_w = [], True, {}, {}
     for act in [a for a in cfg.activations if a != "sigmoid"]:
         for L in cfg.depths:
             wg, bg = mk["W_grad"][(act, L)], mk["b_grad"][(act, L)]
@@ -483,11 +508,17 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
             rows.append((act, L, no_w, only_out_b, out_b_moves))
             mask = (wg[FULL, S["zero_w_random_b"]] > 0) | (bg[FULL, S["zero_w_random_b"]] > 0)
             rb.setdefault(act, []).append(np.asarray(symmetry.back_to_front(mask)))
+            # Per seed: did any weight receive a non-zero gradient at some step (zero weights, N(0, 1) biases)?
+            rb_w.setdefault(act, []).append(np.any(wg[FULL, S["zero_w_random_b"]] > 0, axis=(-2, -1)))
     rb_frac = {a: float(np.mean(np.concatenate(v))) for a, v in rb.items()}
+    rb_w_runs = {a: (int(np.concatenate(v).sum()), int(np.concatenate(v).size)) for a, v in rb_w.items()}
+    # Conditional when random biases were measured to let weight gradients through: zero biases are then needed.
+    cond21 = any(k > 0 for k, _ in rb_w_runs.values())
     z24 = c24["loss_curve"]["zeros"]
     zero_flat = float(np.max(np.abs(z24 - math.log(2))))
     zero_acc = c24["acc_curve"]["zeros"]
     numbers["C21"] = {"rows": rows, "random_bias_back_to_front_fraction": rb_frac,
+                      "random_bias_runs_with_weight_gradient": rb_w_runs,
                       "relu_zero_start_max_abs_loss_minus_ln2": zero_flat}
     v21 = experiment.verdict(
         "C21", ok_zero,
@@ -502,9 +533,11 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         f"With zero weights but N(0, 1) biases the hidden outputs g(b) are not 0 and the layers moved back to front "
         f"in {', '.join(f'{100 * v:.0f}% ({a})' for a, v in rb_frac.items())} of the runs (ReLU units with b < 0 stay "
         "dead).",
-        conditional=True,
-        conditions="The biases must be zero too (then g(0) = 0 for tanh and ReLU); with random biases tanh nets "
-                   "update layer by layer like sigmoid ones, and ReLU nets wherever a unit has b > 0.",
+        conditional=cond21,
+        conditions=("The biases must be zero too (then g(0) = 0 for tanh and ReLU): with zero weights and N(0, 1) "
+                    "biases the weights received a non-zero gradient in "
+                    + ", ".join(f"{k}/{n} {a} runs" for a, (k, n) in rb_w_runs.items())
+                    + " (over depths and seeds), since g(b) != 0 (for ReLU only where b > 0).") if cond21 else "",
         setting=f"half SSE, lr {cfg.mask_lr}, float64", figures=(figs.get("masks", ""),))
 
     # ---- C22: logistic regression from zeros.
@@ -531,11 +564,28 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
     mlp_close = float(np.median(mz["test_acc"])) >= float(np.median(mr["test_acc"])) - 0.05
     fm_stuck = float(fz["emb_grad"].max()) == 0.0 and float(fz["table_norm"].max()) == 0.0
     relu_stuck = float(rz["emb_grad"].max()) == 0.0
-    ok23 = mlp_ok and mlp_close and fm_stuck
+    # The claim under its condition (random downstream units that pass a gradient at 0: the tanh MLP): zero tables
+    # get distinct non-zero gradients and train about as well as random ones. Conditional when a model was measured
+    # where zero tables never move.
+    ok23 = mlp_ok and mlp_close
+    cond23 = fm_stuck or relu_stuck
+    stuck = []
+    if relu_stuck:
+        stuck.append("behind a ReLU MLP with zero biases (relu'(0) = 0) the largest embedding gradient over all "
+                     f"steps was {float(rz['emb_grad'].max()):.3g}: the tables never moved (positive biases would "
+                     "open the units; not measured here)")
+    if fm_stuck:
+        stuck.append("where embeddings meet only each other (factorisation machine, pairwise dot products) all-zero "
+                     f"tables got gradient {float(fz['emb_grad'].max()):.3g} at every step and stayed at norm "
+                     f"{float(fz['table_norm'].max()):.3g}")
+    conditions23 = ("The zero tables must feed randomly initialised downstream units that pass a gradient at input 0 "
+                    "(measured: tanh). " + "; ".join(stuck)[:1].upper() + "; ".join(stuck)[1:] + ".") if cond23 else ""
     numbers["C23"] = {k: {"test_acc_median": float(np.median(e[k]["test_acc"])),
                           "train_acc_median": float(np.median(e[k]["train_acc"])),
                           "max_emb_grad": float(e[k]["emb_grad"].max())}
                       for k in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero", "fm_random")}
+    numbers["C23"].update(relu_mlp_stuck=relu_stuck, fm_stuck=fm_stuck, mlp_tanh_moves=mlp_ok,
+                          mlp_tanh_close_to_random=mlp_close)
     v23 = experiment.verdict(
         "C23", ok23,
         "Can embedding tables start from zeros? With randomly initialised layers after the embedding, and in a "
@@ -551,10 +601,8 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         f"{float(fz['table_norm'].max()):.3g}, test accuracy {_fmt_range(fz['test_acc'])} (the linear terms only) "
         f"against {_fmt_range(fr['test_acc'])} from random tables. Zero tables + ReLU MLP with zero biases: largest "
         f"embedding gradient {float(rz['emb_grad'].max()):.3g} (stuck: {relu_stuck}).",
-        conditional=True,
-        conditions="The zero tables must feed randomly initialised downstream units that pass a gradient at input 0 "
-                   "(tanh or sigmoid; ReLU only with positive biases, since relu'(0) = 0). Where embeddings meet only "
-                   "each other (pairwise dot products), all-zero tables get exactly zero gradient and never move.",
+        conditional=cond23,
+        conditions=conditions23,
         setting=f"embedding size {cfg.emb_dim}, hidden 16, lr {cfg.emb_lr}, mean cross-entropy",
         figures=(figs.get("embeddings", ""),))
 
@@ -595,9 +643,11 @@ def _verdicts(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict,
         f"x{per_layer[('relu', 'he_normal')]:.2f} (ReLU, He) and x{per_layer[('tanh', 'glorot_uniform')]:.2f} "
         f"(tanh, Glorot): its variance 1/(3d) is a third of LeCun's and a sixth of He's.",
         conditional=deep_shrinks,
-        conditions="Shallow networks like this one: the scheme trains as well as Glorot/He/LeCun here, but its "
-                   "variance 1/(3d) makes signals shrink layer after layer in deep ReLU networks, where He's 2/d "
-                   "keeps them constant.",
+        conditions=(f"Shallow networks like this one: the scheme trains as well as Glorot/He/LeCun here, but its "
+                    f"variance 1/(3d) makes signals shrink layer after layer in deep ReLU networks (activation RMS "
+                    f"x{per_layer[('relu', 'fan_in_uniform')]:.2f} per layer through {cfg.depth_layers} layers), "
+                    f"where He's 2/d keeps them about constant (x{per_layer[('relu', 'he_normal')]:.2f})."
+                    ) if deep_shrinks else "",
         setting="biases 0 (the book's scheme: U(0, 1) biases too); mean binary cross-entropy",
         figures=(figs.get("schemes", ""), figs.get("depth", "")))
     return [v19, v20, v21, v22, v23, v24], numbers
@@ -621,7 +671,7 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
             ax = axes[i, j]
             ax.imshow(code.T, cmap=cmap, vmin=0, vmax=3, aspect="auto", origin="lower",
                       extent=(0.5, t_show + 0.5, 0.5, L + 0.5))
-            ax.set_title(f"{act}, {s}", fontsize=9)
+            ax.set_title(f"{act}, {start_label(s, cfg.constant)}", fontsize=8)
             ax.set_xlabel("step")
             ax.set_ylabel("layer (1 = first)")
     from matplotlib.patches import Patch
@@ -638,7 +688,7 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
         sp = mk["spread"][("sigmoid", Ls)][0, STARTS.index(s)]  # (seeds, T+1, L-1)
         spc = c20["spread"][s]
         for ax, v in ((axes[0], sp[:, :, 0]), (axes[1], spc[:, :, 0])):
-            line = plotting.band(ax, np.arange(v.shape[1]), v, label=s)
+            line = plotting.band(ax, np.arange(v.shape[1]), v, label=start_label(s, cfg.constant))
             if s in styles:
                 line.set_linestyle(styles[s][1])
                 line.set_linewidth(2.5 - styles[s][0])
@@ -655,7 +705,7 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
     fig, ax = plotting.figure(1, 1)
     for s in STARTS:
         acc = c20["accuracy"][s]
-        plotting.band(ax, np.arange(acc.shape[1]), acc, label=s)
+        plotting.band(ax, np.arange(acc.shape[1]), acc, label=start_label(s, cfg.constant))
     ax.set_xlabel("gradient-descent step")
     ax.set_ylabel("train accuracy")
     ax.set_title("C20: sigmoid 2-8-8-1 on two circles, by start")
@@ -677,8 +727,9 @@ def _figures(cfg: Config, mk: dict, c20: dict, c22: dict, c23: dict, c24: dict, 
     fig, axes = plotting.figure(2, 1, height=4.0)
     for name in ("mlp_tanh_zero", "mlp_tanh_random", "mlp_relu_zero", "fm_zero", "fm_random"):
         lo = c23[name]["loss"]
-        plotting.band(axes[0], np.arange(lo.shape[1]), lo, label=name)
-        plotting.band(axes[1], np.arange(lo.shape[1]), np.maximum(c23[name]["emb_grad"], 1e-12), label=name)
+        plotting.band(axes[0], np.arange(lo.shape[1]), lo, label=EMBEDDING_LABELS[name])
+        plotting.band(axes[1], np.arange(lo.shape[1]), np.maximum(c23[name]["emb_grad"], 1e-12),
+                      label=EMBEDDING_LABELS[name])
     axes[0].set_ylabel("training loss (mean cross-entropy, nats)")
     axes[1].set_ylabel("embedding gradient norm\n(0 shown as 1e-12)")
     axes[1].set_yscale("log")

@@ -18,7 +18,16 @@ def test_quick_study_reports_c9_c10_c12_c13_c14(tmp_path):
     assert set(verdicts) == {"C9", "C10", "C12", "C13", "C14"}
     for claim in ("C9", "C10", "C12", "C13"):
         assert verdicts[claim]["verdict"] == experiment.HOLDS, verdicts[claim]["measured"]
-    assert verdicts["C14"]["verdict"] == experiment.CONDITIONAL and verdicts["C14"]["conditions"]
+    # C14's conditions are measured facts: the init bug passes the gradient check, and 'hidden layers fed X' is
+    # invisible with one hidden layer.
+    c14 = verdicts["C14"]
+    assert c14["verdict"] == experiment.CONDITIONAL, c14["measured"]
+    assert "U[0, 1)" in c14["conditions"] and "init check" in c14["conditions"]
+    assert "two hidden layers" in c14["conditions"]
+    assert "4/4 gradient bugs" in c14["measured"] and "5/5 bugs" in c14["measured"]
+    # The depth range is read off the rows: the quick table's C12 networks have 1 to 3 hidden layers.
+    assert "1-3 hidden layers" in verdicts["C12"]["measured"], verdicts["C12"]["measured"]
+    assert {r["hidden_layers"] for r in summary["rows"] if r["claim"] == "C12"} == {1, 2, 3}
 
     rows = summary["rows"]
     assert all(r["as_expected"] for r in rows), [r["name"] for r in rows if not r["as_expected"]]
