@@ -116,7 +116,7 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     # (targets, widths, seeds); diverged runs are counted and left out of the statistics.
     rms, mx, div = (np.stack(a, axis=1) for a in (rms, mx, div))
     rms_ok = np.where(div, np.nan, rms)
-    med = np.nanmedian(rms_ok, axis=2)
+    q25, med, q75 = np.nanpercentile(rms_ok, [25, 50, 75], axis=2)
 
     # ------------------------------------------------------------------ constructive bumps, no training
     bump_rms, bump_max, bump_fits = (np.asarray(a) for a in _bump_curves(
@@ -133,6 +133,10 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     widths = np.asarray(cfg.widths)
     lines, per_target = [], {}
     continuous_ok, step_max_stays = True, None
+
+    def iqr(i, j):
+        return f"{med[i, j]:.3g} [{q25[i, j]:.2g}-{q75[i, j]:.2g}]"
+
     for i, name in enumerate(cfg.targets):
         best_j = int(np.nanargmin(med[i]))
         b_first, b_last = bump_rms[i, 0], bump_rms[i, -1]
@@ -140,39 +144,50 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         mono = bool(np.all(np.diff(bump_rms[i, len(cfg.bumps) // 2 - 1:]) < 0))
         trained_fall = med[i, best_j] < med[i, 0]
         reached = bool(med[i, best_j] <= cfg.tolerance)
-        info = {"trained_median_rms": med[i], "best_width": int(widths[best_j]), "bump_rms": bump_rms[i],
-                "bump_max": bump_max[i], "bump_monotone": mono, "trained_reached_tolerance": reached,
-                "widest_over_best": float(med[i, -1] / med[i, best_j])}
+        # The widest layer is worse than the best width only when the medians differ by x1.5 and the
+        # interquartile ranges do not overlap (4 seeds make medians alone noisy).
+        widest_worse = bool(med[i, -1] > 1.5 * med[i, best_j] and q25[i, -1] > q75[i, best_j])
+        info = {"trained_median_rms": med[i], "trained_q25_rms": q25[i], "trained_q75_rms": q75[i],
+                "best_width": int(widths[best_j]), "bump_rms": bump_rms[i], "bump_max": bump_max[i],
+                "bump_monotone": mono, "trained_reached_tolerance": reached,
+                "widest_over_best": float(med[i, -1] / med[i, best_j]), "widest_worse": widest_worse}
         per_target[name] = info
         lines.append(
-            f"{name}: trained median RMS error W={widths[0]} {med[i, 0]:.3g} -> best {med[i, best_j]:.3g} at "
-            f"W={widths[best_j]} (W={widths[-1]}: {med[i, -1]:.3g}); bumps {2 * cfg.bumps[0]} -> "
-            f"{bump_units[-1]} hidden units: RMS {b_first:.3g} -> {b_last:.3g}, max {bump_max[i, 0]:.3g} -> "
-            f"{bump_max[i, -1]:.3g}")
+            f"{name}{'' if A.CONTINUOUS[name] else ' (discontinuous, outside the theorem)'}: trained median [IQR] "
+            f"RMS error W={widths[0]} {iqr(i, 0)} -> best {iqr(i, best_j)} at W={widths[best_j]} "
+            f"(W={widths[-1]}: {iqr(i, -1)}); bumps {2 * cfg.bumps[0]} -> {bump_units[-1]} hidden units: RMS "
+            f"{b_first:.3g} -> {b_last:.3g}, max {bump_max[i, 0]:.3g} -> {bump_max[i, -1]:.3g}")
         if A.CONTINUOUS[name]:
             continuous_ok &= mono and b_last < b_first / 10 and trained_fall and reached
         else:
             step_max_stays = bool(bump_max[i, -1] > 0.4)
-    widest_worse = [n for n in cfg.targets if A.CONTINUOUS[n] and per_target[n]["widest_over_best"] > 1.5]
+    widest_worse = [n for n in cfg.targets if A.CONTINUOUS[n] and per_target[n]["widest_worse"]]
     n_div = int(div.sum())
+    step_note = "".join(
+        f". Outside the theorem's hypothesis, the discontinuous {n}'s max error with {bump_units[-1]} bump units is "
+        f"{bump_max[i, -1]:.2g} " + ("(it stays near 1/2: only the RMS error falls)" if bump_max[i, -1] > 0.4
+                                      else "(it falls too)")
+        for i, n in enumerate(cfg.targets) if not A.CONTINUOUS[n])
     conds = []
-    if step_max_stays:
-        conds.append("continuous targets: for the discontinuous step only the RMS error falls, its max error stays "
-                     "near 1/2 at any width")
     if widest_worse:
-        conds.append(f"with training, more units did not always help: for {', '.join(widest_worse)} the widest "
-                     f"layer (W={widths[-1]}) ended worse than the best width after {cfg.epochs} steps, so "
-                     f"reaching the accuracy the theorem promises is an optimisation problem")
+        conds.append(
+            f"as a statement about what a wide layer can represent (the bump construction): trained with one "
+            f"untuned Adam rate (lr {cfg.lr}) for every width, {cfg.epochs} full-batch steps and {cfg.seeds} seeds, "
+            f"the widest layer (W={widths[-1]}) ended clearly worse than the best width (x1.5 median, IQRs apart) "
+            f"for {', '.join(widest_worse)}, so this training setting did not realise what the wider layer can "
+            f"represent (a tuned rate or longer training was not tried)")
     verdicts = [experiment.verdict(
         "C8", continuous_ok, "Does one hidden layer approximate continuous functions ever better as it widens?",
-        "; ".join(lines) + f". Diverged runs: {n_div} of {div.size}",
+        "; ".join(lines) + step_note + f". Diverged runs: {n_div} of {div.size}",
         conditional=bool(conds), conditions="; ".join(conds),
-        setting=f"1-W-1 sigmoid nets, {cfg.m} training points on [-1, 1], full-batch Adam lr {cfg.lr}, {cfg.epochs} "
-                f"steps, {cfg.seeds} seeds per width; bumps with sharpness {cfg.sharpness}; errors on 1001 test "
-                f"points; 'approximated' means median RMS <= {cfg.tolerance}",
+        setting=f"1-W-1 sigmoid nets, {cfg.m} training points on [-1, 1], full-batch Adam lr {cfg.lr} (the same, "
+                f"untuned, for every width), {cfg.epochs} steps, {cfg.seeds} seeds per width (median and IQR over "
+                f"seeds); bumps with sharpness {cfg.sharpness}; errors on 1001 test points; 'approximated' means "
+                f"median RMS <= {cfg.tolerance}",
         figures=figs)]
     summary = {"targets": list(cfg.targets), "widths": list(cfg.widths), "per_target": per_target,
-               "diverged": n_div, "verdicts": verdicts}
+               "widest_worse": widest_worse, "step_max_stays": step_max_stays, "diverged": n_div,
+               "verdicts": verdicts}
     arrays = {"trained_rms": rms, "trained_max": mx, "diverged": div, "bump_rms": bump_rms, "bump_max": bump_max,
               "bump_hidden_units": bump_units, "widths": widths}
     wall = time.perf_counter() - t0
