@@ -1,7 +1,24 @@
 import numpy as np
 
 from experiments import perceptron
-from xgnn_jax import experiment
+from xgnn_jax import experiment, neurons
+
+
+def test_sigmoid_gate_thresholds_leave_every_input_off_the_threshold():
+    thetas = {n: perceptron.sigmoid_threshold(g) for n, g in neurons.GATES.items()}
+    assert thetas["AND"] == 1.5 and thetas["OR"] == 0.5 and abs(thetas["NOT"] + 0.3) < 1e-6
+    for name, g in neurons.GATES.items():
+        s = neurons.XOR_X @ np.asarray(g.w, np.float64)
+        assert np.min(np.abs(s - thetas[name])) >= 0.3 - 1e-6, name
+
+
+def test_xor_figure_title_counts_zero_misclassified_states(tmp_path, monkeypatch):
+    titles = []
+    monkeypatch.setattr(perceptron.plotting, "save", lambda fig, path: titles.append(fig.axes[0].get_title()))
+    perceptron._plot_xor(tmp_path, np.array([[1, 2, 1], [3, 1, 2]]))
+    perceptron._plot_xor(tmp_path, np.array([[1, 0, 1], [3, 1, 2]]))
+    assert titles == ["Perceptron on XOR: 0 misclassified in none of 6 states",
+                      "Perceptron on XOR: 0 misclassified in 1 of 6 states"]
 
 
 def test_quick_study_reports_c1_to_c5(tmp_path):
@@ -11,6 +28,10 @@ def test_quick_study_reports_c1_to_c5(tmp_path):
     assert set(verdicts) == {"C1", "C2", "C3", "C4", "C5"}
     for c in ("C1", "C3", "C4", "C5"):
         assert verdicts[c]["verdict"] == experiment.HOLDS, verdicts[c]["measured"]
+    # The sigmoid gates are right with a margin (the book's AND theta = 2 would give exactly 1/2 at 11).
+    gates = summary["gates"]
+    assert gates["AND"]["book_theta_on_input"] and not gates["OR"]["book_theta_on_input"]
+    assert all(g["sigmoid_margin"] > 0.4 for g in gates.values())
     # The loss is zero at w = b = 0 while every point is in M: the boundary condition of C2.
     assert verdicts["C2"]["verdict"] == experiment.CONDITIONAL
     assert summary["loss"]["boundary_cases"] == len(cfg.margins) * cfg.datasets_per_margin
@@ -22,6 +43,6 @@ def test_quick_study_reports_c1_to_c5(tmp_path):
         # (R / gamma)^2 recomputed from the stored R and gamma.
         np.testing.assert_allclose(a["novikoff_bound"], (a["R"] / a["gamma"]) ** 2, rtol=1e-5)
     assert summary["non_uniqueness"]["distinct"] > 1
-    assert summary["xor"]["converged"] == 0
+    assert summary["xor"]["converged"] == 0 and summary["xor"]["long_min_misclassified"] >= 1
     for fig in ("perceptron_novikoff.png", "perceptron_hyperplanes.png", "perceptron_xor.png"):
         assert (tmp_path / fig).exists()
