@@ -16,6 +16,17 @@ def test_quick_study_reports_c16(tmp_path):
     # No test error can beat the noise floor by much: a sanity check that the test error is measured on fresh data.
     assert all(q[1] > 0.8 * floor for q in tests.values())
     assert tests["early stopping"][1] < tests["no remedy"][1]
+    # Pinned for the seeded quick setting: the conditions are measured. The book's lambda helps only close to 1 (it
+    # raises the test error at 0.5), L2 only in a range of wd; the validation set's choices lie inside both grids.
+    book, l2 = summary["book_grid"], summary["l2_grid"]
+    assert book["0.999"]["vs_no_remedy"] == "lower" and book["0.5"]["vs_no_remedy"] == "higher"
+    assert l2["0.001"]["vs_no_remedy"] == "lower" and l2["1"]["vs_no_remedy"] == "higher"
+    assert book["0.5"]["test_median"] > tests["no remedy"][1] > book["0.999"]["test_median"]
+    chosen = summary["chosen_strength"]
+    assert chosen["interior"] == {"L2": True, "book": True} and chosen["book lambda"]["mode"] == 0.999
+    assert "lam = 0.9, 0.5 raised it" in v["conditions"]
+    paired = summary["paired_vs_no_remedy"]
+    assert all(paired[n]["p_lower"] < 0.05 for n in ("early stopping", "L2", "book"))
     with np.load(tmp_path / "arrays.npz") as arrays:
         assert arrays["test_none"].shape == (overfitting.Config().restarts,)
         # A run that stopped early stopped exactly `patience` epochs after its best validation epoch.
@@ -29,3 +40,10 @@ def test_quick_study_reports_c16(tmp_path):
 def test_bad_lambda_is_rejected():
     with pytest.raises(ValueError, match="lams"):
         overfitting.run(dataclasses.replace(overfitting.Config(), lams=(1.5,)), progress=False)
+
+
+def test_paired_sign_test_leaves_out_ties():
+    lower, higher, n, p_lower, p_higher = overfitting.paired([1.0, 2.0, 3.0, 4.0], [2.0, 3.0, 3.0, 1.0])
+    assert (lower, higher, n) == (2, 1, 3)
+    assert np.isclose(p_lower, 0.5) and np.isclose(p_higher, 7 / 8)
+    assert np.isclose(overfitting.sign_p(16, 16), 2.0**-16)
