@@ -101,3 +101,37 @@ def test_genetic_algorithm_elitism_and_evaluation_count(xor_problem):
     assert float(out.loss) <= float(pr.loss(theta0)) + 1e-6
     with pytest.raises(ValueError, match="population"):
         escape.genetic_algorithm(pr, jax.random.key(0), generations=3, population=2)
+
+
+def test_mcnemar_exact_counts_discordant_pairs():
+    a = np.array([1, 1, 1, 1, 1, 1, 0, 0], bool)
+    b = np.array([1, 1, 0, 0, 0, 0, 0, 0], bool)
+    out = escape.mcnemar_exact(a, b)
+    assert (out["a_only"], out["b_only"]) == (4, 0)
+    assert out["p"] == pytest.approx(2 / 16)                  # 2 * P(Bin(4, 1/2) <= 0)
+    assert escape.mcnemar_exact(a, a)["p"] == 1.0             # no discordant pair
+    big = np.arange(40) < 30
+    assert escape.mcnemar_exact(big, ~big)["p"] < 0.01        # 30 vs 10 discordant
+    with pytest.raises(ValueError, match="solved_b"):
+        escape.mcnemar_exact(a, b[:3])
+
+
+def test_bootstrap_cost_per_success_is_paired_by_seed_and_resamples_groups():
+    rng = np.random.default_rng(1)
+    evals = rng.uniform(10, 100, 50)
+    solved = rng.uniform(size=50) < 0.5
+    reps = escape.bootstrap_cost_per_success(evals, solved, n_boot=500, seed=3)
+    assert reps.shape == (500,)
+    point = escape.cost_per_success(evals, solved)
+    assert np.quantile(reps, 0.025) < point < np.quantile(reps, 0.975)
+    # same seed, same starts: a strategy twice as expensive on every attempt gives a ratio of exactly 2
+    ratio = escape.bootstrap_cost_per_success(2 * evals, solved, n_boot=500, seed=3) / reps
+    np.testing.assert_allclose(ratio, 2.0)
+    # never a success: every replicate is infinite
+    assert np.all(np.isinf(escape.bootstrap_cost_per_success(evals, np.zeros(50, bool), n_boot=10)))
+    # groups: 2 groups that are each all-or-nothing give only three possible costs
+    g = np.repeat([0, 1], 25)
+    reps_g = escape.bootstrap_cost_per_success(np.ones(50), g == 0, n_boot=200, seed=0, groups=g)
+    assert set(np.unique(reps_g)) <= {1.0, 2.0, np.inf}
+    with pytest.raises(ValueError, match="groups"):
+        escape.bootstrap_cost_per_success(evals, solved, groups=g[:10])

@@ -74,6 +74,55 @@ def cost_per_success(evals: Any, solved: Any) -> float:
     return float(evals.mean() / p) if p > 0 else math.inf
 
 
+def mcnemar_exact(solved_a: Any, solved_b: Any) -> dict[str, float]:
+    """Exact McNemar test of two strategies run on the same (paired) starts: did they succeed equally often?
+
+    Only the discordant pairs count: ``a_only`` (a succeeded, b failed) and ``b_only``. Under equal success
+    probabilities ``a_only ~ Binomial(a_only + b_only, 1/2)``; the two-sided p-value is
+    ``min(1, 2 P(X <= min(a_only, b_only)))`` (1 when there is no discordant pair).
+    """
+    a, b = np.asarray(solved_a, dtype=bool).ravel(), np.asarray(solved_b, dtype=bool).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"solved_b: expected the shape of solved_a {a.shape} (paired attempts), got {b.shape}")
+    n10, n01 = int(np.sum(a & ~b)), int(np.sum(~a & b))
+    n = n10 + n01
+    tail = sum(math.comb(n, i) for i in range(min(n10, n01) + 1)) / 2.0**n if n else 1.0
+    return {"a_only": n10, "b_only": n01, "p": float(min(1.0, 2.0 * tail))}
+
+
+def bootstrap_cost_per_success(evals: Any, solved: Any, *, n_boot: int = 2000, seed: int = 0,
+                               groups: Any = None) -> np.ndarray:
+    """Bootstrap replicates ``(n_boot,)`` of :func:`cost_per_success` (``inf`` where a replicate has no success).
+
+    Resamples the attempts with replacement, or, with ``groups: (A,)`` (e.g. the start point of each attempt, when
+    several attempts share a start), whole groups (a cluster bootstrap: attempts from one start are not
+    independent). The resampling depends only on ``seed`` and the number of attempts / groups, so two strategies
+    bootstrapped with the same seed on the same paired starts get the same resamples: the ratio of their
+    replicates is a paired bootstrap of the ratio of their costs.
+    """
+    evals, solved = np.asarray(evals, dtype=np.float64).ravel(), np.asarray(solved, dtype=bool).ravel()
+    if evals.shape != solved.shape or evals.size == 0:
+        raise ValueError(f"evals, solved: expected two non-empty arrays of one shape, got {evals.shape}, "
+                         f"{solved.shape}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot: expected a positive number of replicates, got {n_boot!r}")
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        idx = rng.integers(0, evals.size, (n_boot, evals.size))
+        e_sum, s_sum = evals[idx].sum(1), solved[idx].sum(1)
+    else:
+        g = np.asarray(groups).ravel()
+        if g.shape != evals.shape:
+            raise ValueError(f"groups: expected one group label per attempt {evals.shape}, got {g.shape}")
+        _, gi = np.unique(g, return_inverse=True)
+        ng = int(gi.max()) + 1
+        ge, gs = np.bincount(gi, evals, ng), np.bincount(gi, solved.astype(np.float64), ng)
+        idx = rng.integers(0, ng, (n_boot, ng))
+        e_sum, s_sum = ge[idx].sum(1), gs[idx].sum(1)
+    # cost = mean(evals) / mean(solved) = sum(evals) / sum(solved) on each replicate
+    return np.where(s_sum > 0, e_sum / np.maximum(s_sum, 1), np.inf)
+
+
 def best_of_k(solved: Any, losses: Any, ks: Any) -> dict[str, np.ndarray]:
     """Best of k restarts, measured on ``R // k`` disjoint groups of consecutive finished restarts.
 
