@@ -21,6 +21,12 @@ implementations' losses, in float64 (where they must agree to rounding) and in f
 factor-less line, which equals the correct gradient at half the learning rate (checked bit for bit) and so trains
 more slowly.
 
+Verdict: "holds" needs training (loss ratio < 1e-3), agreement of the implementations (float64 to 1e-8, float32 in
+the first 100 steps to 1e-4) and the factor-less line being the correct gradient at lr/2. It holds *under
+conditions* when measured facts limit it: the printed line's losses differ from jax.grad's (so the agreement needs
+the factor 2 restored; backprop_check checks the restored formula, a different question), and float32 and float64
+runs of the same draws drift apart (agreement holds within one precision).
+
 Quick setting: about 15-25 s on 2 CPU cores; full: about a minute.
 """
 
@@ -167,6 +173,10 @@ def _rel(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), np.finfo(np.float64).tiny)))
 
 
+def _rel_text(v: float) -> str:
+    return "bit for bit" if v == 0 else f"to {v:.1g} (relative)"
+
+
 def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     t_start = time.perf_counter()
     cfg = config
@@ -213,6 +223,20 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     typo_slower = bool(np.all(out32["article_typo"][:, -1] > loss_end))
     monotone = bool(np.all(np.diff(out32["manual"], axis=1) <= 0))
 
+    # The article's printed line (factor 1) against autodiff: if its losses differ from jax.grad's by more than
+    # rounding, the hand-written gradients match jax.grad and optax only with the factor 2 restored (a condition on
+    # the article's code, measured here).
+    rel_typo = _rel(out32["article_typo"], out32["jax.grad"])
+    typo_drop = out32["article_typo"][:, -1] / loss0
+    printed_differs = rel_typo > 1e-3
+    # float32 against float64 on the same draws: where the relative difference first exceeds 1%, and the loss there.
+    drift_step, drift_loss = None, float("nan")
+    if out64 is not None:
+        ref = out64["manual_float32_draws"][: cfg.float64_restarts]
+        rel_curve = np.abs(out32["manual"][: cfg.float64_restarts].astype(np.float64) - ref) / np.abs(ref)
+        over = np.nonzero(rel_curve[0] > 0.01)[0]
+        if over.size:
+            drift_step, drift_loss = int(over[0]), float(ref[0, over[0]])
     trains = bool(np.all(drop < 1e-3))
     agree64 = bool(rel64) and max(rel64.values()) < 1e-8
     agree32 = max(rel32_first100.values()) < 1e-4
@@ -224,7 +248,10 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         "max_relative_difference_float32": rel32, "max_relative_difference_float32_first_100_steps": rel32_first100,
         "max_relative_difference_float64": rel64, "max_relative_difference_float32_vs_float64": rel_precision,
         "article_typo": {"equals_correct_gradient_at_half_lr_bitwise": typo_equals_half,
-                         "final_loss": out32["article_typo"][:, -1], "final_loss_correct": loss_end},
+                         "final_loss": out32["article_typo"][:, -1], "final_loss_correct": loss_end,
+                         "loss_end_over_start": typo_drop, "max_relative_difference_vs_jax_grad": rel_typo,
+                         "differs_from_jax_grad": printed_differs},
+        "float32_vs_float64_first_step_over_1pct": drift_step, "float32_vs_float64_loss_there": drift_loss,
         "compile_s_float32": compile32, "numpy_float64_seconds_per_run": numpy_s / max(cfg.float64_restarts, 1),
     }
     arrays = {f"losses_{k.replace('.', '_')}": v for k, v in out32.items() if k != "params_gap"}
@@ -241,20 +268,35 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         f"{'monotone' if monotone else 'not monotone'}). Largest relative loss difference, float64 "
         f"({cfg.float64_restarts} restarts): " + ", ".join(f"{k} {v:.1e}" for k, v in rel64.items())
         + "; float32 over all steps: " + ", ".join(f"{k} {v:.1e}" for k, v in rel32.items())
-        + " (first 100 steps: " + ", ".join(f"{v:.1e}" for v in rel32_first100.values()) + "); float32 vs float64 "
-        f"on the same draws {rel_precision:.1e}. The article's "
-        f"factor-less grad_y_pred {'equals' if typo_equals_half else 'does NOT equal'} the correct gradient at lr/2 "
-        f"bit for bit and ends at loss {np.median(out32['article_typo'][:, -1]):.3g} vs "
-        f"{np.median(loss_end):.3g} (median)."
+        + " (first 100 steps: " + ", ".join(f"{v:.1e}" for v in rel32_first100.values()) + "); the same "
+        f"implementation in float32 vs float64 on the same draws: up to {rel_precision:.1e} relative"
+        + (f" (above 1% from step {drift_step}, where the loss is {drift_loss:.2g})" if drift_step is not None else "")
+        + f". The article's printed grad_y_pred without the factor 2 {'equals' if typo_equals_half else 'does NOT equal'}"
+        f" the correct gradient at lr/2 bit for bit; its losses differ from jax.grad's by up to {rel_typo:.2g} "
+        f"(relative); it still trains (loss ratio at most {np.max(typo_drop):.2g}) but ends at loss "
+        f"{np.median(out32['article_typo'][:, -1]):.3g} vs {np.median(loss_end):.3g} (medians over "
+        f"{cfg.restarts} restarts). The restored gradient formula itself is checked against jax.grad and finite "
+        "differences in the backprop_check study."
     )
+    cond = []
+    if printed_differs:
+        cond.append(f"with the factor 2 restored in grad_y_pred: as printed (read as a factor 1) the hand-written "
+                    f"gradient is {'exactly ' if typo_equals_half else ''}half the true one, so its losses differ from "
+                    f"jax.grad's by up to {rel_typo:.2g} (relative) and it ends at loss "
+                    f"{np.median(out32['article_typo'][:, -1]):.3g} instead of {np.median(loss_end):.3g}")
+    if out64 is not None and rel_precision > 1e-3:
+        cond.append(f"'the same losses' within one precision: in float32 jax.grad and optax match the manual "
+                    f"gradients {_rel_text(max(rel32.values()))} and in float64 {_rel_text(max(rel64.values()))}; "
+                    f"float32 and float64 runs of the same draws drift apart as the loss shrinks (up to "
+                    f"{rel_precision:.0%} relative"
+                    + (f", above 1% once the loss is below about {drift_loss:.2g}" if drift_step is not None else "")
+                    + ")")
+    conditional = bool(cond)
     summary["verdicts"] = [experiment.verdict(
         "C13", ok,
-        "Does the article's 64-1000-100-10 ReLU network train with hand-written gradients at lr 1e-6 in 500 steps, "
-        "and do the manual gradients, jax.grad and optax SGD give the same losses?",
-        measured, conditional=True,
-        conditions="with the factor 2 restored in grad_y_pred (the printed line does not parse; read as a factor 1 "
-                   "it is the correct gradient at half the learning rate); identical losses up to rounding in "
-                   "float64, while float32 runs drift apart slowly as the loss shrinks",
+        "Does the article's 64-1000-100-10 ReLU network, with its hand-written gradients as printed, train at lr "
+        "1e-6 in 500 steps, and do the manual gradients, jax.grad and optax SGD give the same losses?",
+        measured, conditional=conditional, conditions="; ".join(cond),
         setting="x, y, w1, w2 ~ N(0, 1) from keys; loss = sum (y_pred - y)^2; plain gradient steps",
         figures=figures)]
     wall = time.perf_counter() - t_start
@@ -275,12 +317,22 @@ def _plot(out_dir, out32, out64, numpy_losses, ways, cfg):
     floor = 1e-17
     if out64 is not None:
         ref = out64["manual"][0]
-        for label, curve in (("float64: jax.grad vs manual", out64["jax.grad"][0]),
-                             ("float64: optax vs manual", out64["optax"][0]),
-                             ("float64: numpy vs manual (float32 draws)", numpy_losses[0]),
-                             ("float32 vs float64, same draws (manual)", out32["manual"][0])):
-            base = out64["manual_float32_draws"][0] if "float32" in label else ref
-            axes[1].plot(t, np.maximum(np.abs(curve - base) / base, floor), label=label)
+        same = np.array_equal(out64["jax.grad"][0], out64["optax"][0])
+        rows = (("float64: jax.grad vs manual", out64["jax.grad"][0], ref, dict(lw=3, alpha=0.5)),
+                ("float64: optax vs manual" + (" (identical to jax.grad vs manual)" if same else ""),
+                 out64["optax"][0], ref, dict(ls="--", marker="o", markevery=50, ms=4)),
+                ("float64: numpy vs manual (float32 draws)", numpy_losses[0], out64["manual_float32_draws"][0],
+                 dict(ls="-.")),
+                ("float32 vs float64, same draws (manual)", out32["manual"][0], out64["manual_float32_draws"][0],
+                 dict(ls="-")))
+        for label, curve, base, style in rows:
+            axes[1].plot(t, np.maximum(np.abs(curve - base) / base, floor), label=label, **style)
+    rel32_0 = np.abs(np.asarray(out32["jax.grad"][0], np.float64) - out32["manual"][0]) / out32["manual"][0]
+    rel32_0 = np.maximum(rel32_0, np.abs(np.asarray(out32["optax"][0], np.float64) - out32["manual"][0])
+                         / out32["manual"][0])
+    axes[1].plot(t, np.maximum(rel32_0, floor), ls=":", marker="x", markevery=50, ms=4,
+                 label="float32: jax.grad and optax vs manual" + (" (exactly 0: at the floor)"
+                                                                  if not rel32_0.any() else ""))
     axes[1].set(yscale="log", xlabel="step", ylabel="relative loss difference",
                 title=f"Agreement (restart 0; floored at {floor:g})")
     axes[1].legend(fontsize=7)
