@@ -79,9 +79,9 @@ class Config:
 
     @classmethod
     def full(cls) -> Config:
-        return cls(restarts=256, etas=(0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0), standard_epochs=2000,
-                   accumulated_epochs=20000, large_n=10000, large_restarts=32,
-                   large_sgd_etas=(0.3, 1.0, 3.0, 10.0, 30.0, 100.0), large_gd_etas=(3.0, 10.0, 30.0, 100.0, 300.0),
+        return cls(restarts=256, etas=(0.3, 1.0, 3.0, 10.0, 30.0, 100.0), standard_epochs=2000,
+                   accumulated_epochs=5000, large_n=10000, large_restarts=16,
+                   large_sgd_etas=(0.3, 1.0, 3.0, 10.0, 30.0), large_gd_etas=(3.0, 10.0, 30.0, 100.0),
                    large_sgd_epochs=30, large_gd_epochs=5000)
 
 
