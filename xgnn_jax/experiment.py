@@ -167,13 +167,16 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and ``os.replace``, so a reader never sees half a file."""
+    """Write via a temporary file in the same folder, ``fsync`` and ``os.replace``: a reader (or a sweep resumed after
+    a crash) sees the old file or the whole new one, never half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

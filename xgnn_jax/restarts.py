@@ -48,10 +48,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 import itertools
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -63,6 +63,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from xgnn_jax.experiment import atomic_write_bytes, versions
 from xgnn_jax.train import TrainResult
 
 Array = jax.Array
@@ -488,23 +489,6 @@ def _chunk_program(run_fn, outcome, execution: str, block: int, devices: tuple |
 
 
 # ---------------------------------------------------------------------------------------------- persistence
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write via a temporary file in the same folder and ``os.replace``: a reader sees the old or the new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _chunk_path(out_dir: Path, c: int) -> Path:
     return out_dir / CHUNK_DIR / f"chunk_{c:06d}.npz"
 
@@ -512,7 +496,9 @@ def _chunk_path(out_dir: Path, c: int) -> Path:
 def _save_chunk(out_dir: Path, c: int, names: list[str], leaves: list[np.ndarray], start: int, stop: int) -> None:
     arrays = {f"leaf_{k}": a for k, a in enumerate(leaves)}
     arrays["_range"] = np.asarray([start, stop], np.int64)
-    _atomic_write(_chunk_path(out_dir, c), lambda fh: np.savez(fh, **arrays))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(_chunk_path(out_dir, c), buf.getvalue())
 
 
 def _load_chunk(out_dir: Path, c: int, n_leaves: int, start: int, stop: int) -> list[np.ndarray] | None:
@@ -524,18 +510,6 @@ def _load_chunk(out_dir: Path, c: int, n_leaves: int, start: int, stop: int) -> 
         if rng != (start, stop):
             raise ValueError(f"out_dir: {path} holds runs {rng}, expected {(start, stop)}: a different sweep's chunk")
         return [z[f"leaf_{k}"] for k in range(n_leaves)]
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for pkg in ("jax", "jaxlib", "numpy", "xgnn_jax"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
 
 
 def _open_out_dir(out_dir: Path, identity: dict, layout: dict) -> dict:
@@ -561,7 +535,7 @@ def _open_out_dir(out_dir: Path, identity: dict, layout: dict) -> dict:
         out_dir.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT_VERSION, "identity": identity, "sessions": [layout]}
     (out_dir / CHUNK_DIR).mkdir(exist_ok=True)
-    _atomic_write(path, lambda fh: fh.write(json.dumps(manifest, indent=1, default=str)), mode="w")
+    atomic_write_bytes(path, json.dumps(manifest, indent=1, default=str).encode())
     return manifest
 
 
@@ -714,7 +688,7 @@ def sweep(
             "x64": bool(jax.config.jax_enable_x64),
         }
         layout = {"n_devices": n_dev, "device_kind": devs[0].device_kind, "execution": exe, "block_size": block,
-                  "process_count": jax.process_count(), "versions": _versions(),
+                  "process_count": jax.process_count(), "versions": versions(),
                   "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
         if writer:
             _open_out_dir(out_path, identity, layout)
