@@ -229,6 +229,19 @@ def _perceptron(x, y, key, eta, w0, b0, choice, max_epochs, detect_cycles):
     return PerceptronResult(w, b, t, chosen, conv, nonsep, cs, cl, status, alpha)
 
 
+
+def _prepare(x, y, key, eta, choice, max_epochs):
+    """Checked inputs of both forms: float ``x``, ``y`` in x's dtype, a key (default ``key(0)``)."""
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.float32)
+    y = jnp.asarray(y)
+    check_data(x, y)
+    _check_options(choice, max_epochs)
+    if _is_concrete(eta) and not float(np.min(np.asarray(eta))) > 0:
+        raise ValueError(f"eta: expected a learning rate > 0, got {eta!r}")
+    return x, y.astype(x.dtype), jax.random.key(0) if key is None else key
+
 def perceptron(x: Array, y: Array, key: Array | None = None, *, eta: Array | float = 1.0,
                w0: Array | None = None, b0: Array | float = 0.0, choice: str = "random", max_epochs: int = 100,
                detect_cycles: bool = True) -> PerceptronResult:
@@ -248,19 +261,11 @@ def perceptron(x: Array, y: Array, key: Array | None = None, *, eta: Array | flo
     Returns:
       a :class:`PerceptronResult`.
     """
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.float32)
-    y = jnp.asarray(y)
-    check_data(x, y)
-    _check_options(choice, max_epochs)
-    if _is_concrete(eta) and not float(np.min(np.asarray(eta))) > 0:
-        raise ValueError(f"eta: expected a learning rate > 0, got {eta!r}")
+    x, y, key = _prepare(x, y, key, eta, choice, max_epochs)
     w0 = jnp.zeros(x.shape[1], x.dtype) if w0 is None else jnp.asarray(w0, x.dtype)
     if w0.shape != (x.shape[1],):
         raise ValueError(f"w0: expected shape ({x.shape[1]},) like a row of x, got {tuple(w0.shape)}")
-    key = jax.random.key(0) if key is None else key
-    return _perceptron(x, y.astype(x.dtype), key, jnp.asarray(eta, x.dtype), w0, jnp.asarray(b0, x.dtype),
+    return _perceptron(x, y, key, jnp.asarray(eta, x.dtype), w0, jnp.asarray(b0, x.dtype),
                        choice, int(max_epochs), bool(detect_cycles))
 
 
@@ -297,16 +302,8 @@ def perceptron_dual(x: Array, y: Array, key: Array | None = None, *, eta: Array 
     the same hyperplane when ``(alpha - alpha')`` weighted by ``y`` has zero norm under the augmented Gram matrix
     ``G + 1``. Arguments and result as :func:`perceptron` (the final ``w, b`` are recovered from ``alpha``).
     """
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.float32)
-    y = jnp.asarray(y)
-    check_data(x, y)
-    _check_options(choice, max_epochs)
-    if _is_concrete(eta) and not float(np.min(np.asarray(eta))) > 0:
-        raise ValueError(f"eta: expected a learning rate > 0, got {eta!r}")
-    key = jax.random.key(0) if key is None else key
-    return _perceptron_dual(x, y.astype(x.dtype), key, jnp.asarray(eta, x.dtype), choice, int(max_epochs),
+    x, y, key = _prepare(x, y, key, eta, choice, max_epochs)
+    return _perceptron_dual(x, y, key, jnp.asarray(eta, x.dtype), choice, int(max_epochs),
                             bool(detect_cycles))
 
 
