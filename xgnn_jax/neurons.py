@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from xgnn_jax import activations, datasets
+from xgnn_jax import activations, datasets, metrics
 from xgnn_jax.mlp import MLP, Params
 
 Array = jax.Array
@@ -223,7 +223,7 @@ def make_rbf_run(x: Array, y: Array, config: RBFTrainConfig = RBFTrainConfig()):
         (raw, _), losses = jax.lax.scan(step, (raw, tx.init(raw)), None, length=config.steps)
         params = to_params(raw)
         out = rbf_apply(params, x)
-        acc = jnp.mean(((out >= 0.5) == (y >= 0.5)).all(axis=-1))
+        acc = metrics.accuracy(out, y)
         return RBFTrainResult(params, losses, objective(raw), acc)
 
     return run

@@ -355,6 +355,8 @@ def make_run(model: MLP, data: Data, config: TrainConfig = TrainConfig()):
         return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
 
     def run(key: Array, hp: dict[str, Array] | None = None, params0: Params | None = None) -> TrainResult:
+        if isinstance(key, int):  # a plain seed is fine for a single run
+            key = jax.random.key(key)
         hp = complete_hparams(hp)
         k_init, k_order = jax.random.split(key)
         if params0 is None:
