@@ -4,8 +4,8 @@ from experiments import approximation
 from xgnn_jax import experiment
 
 
-def test_quick_study_reports_c8(tmp_path):
-    cfg = approximation.Config()
+def test_quick_study_reports_c8(tmp_path, study_seed):
+    cfg = approximation.Config(seed=study_seed)
     summary = approximation.run(cfg, out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
     # Quick setting, seed 0: every continuous target is approximated (trained and by bumps), but with one untuned

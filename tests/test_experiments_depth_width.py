@@ -15,8 +15,8 @@ def test_rank_sum_p_matches_scipy(shift):
     assert depth_width.rank_sum_p(a, b) == pytest.approx(want, rel=1e-9)
 
 
-def test_quick_study_reports_c18_and_the_training_half_of_c8(tmp_path):
-    cfg = depth_width.Config()
+def test_quick_study_reports_c18_and_the_training_half_of_c8(tmp_path, study_seed):
+    cfg = depth_width.Config(seed=study_seed)
     summary = depth_width.run(cfg, out_dir=tmp_path, progress=False)
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert set(verdicts) == {"C18", "C8"}

@@ -7,8 +7,8 @@ from experiments import framework_equivalence as fe
 from xgnn_jax import experiment
 
 
-def test_quick_study_finds_flax_and_core_equal_at_every_step(tmp_path):
-    cfg = fe.Config()
+def test_quick_study_finds_flax_and_core_equal_at_every_step(tmp_path, study_seed):
+    cfg = fe.Config(seed=study_seed)
     summary = fe.run(cfg, out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
     assert v["claim"] == "C15"

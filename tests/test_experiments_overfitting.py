@@ -7,8 +7,8 @@ from experiments import overfitting
 from xgnn_jax import experiment
 
 
-def test_quick_study_reports_c16(tmp_path):
-    summary = overfitting.run(overfitting.Config(), out_dir=tmp_path, progress=False)
+def test_quick_study_reports_c16(tmp_path, study_seed):
+    summary = overfitting.run(overfitting.Config(seed=study_seed), out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
     assert v["claim"] == "C16" and v["verdict"] == experiment.CONDITIONAL
     tests = summary["test_error_q25_50_75"]
@@ -28,18 +28,18 @@ def test_quick_study_reports_c16(tmp_path):
     paired = summary["paired_vs_no_remedy"]
     assert all(paired[n]["p_lower"] < 0.05 for n in ("early stopping", "L2", "book"))
     with np.load(tmp_path / "arrays.npz") as arrays:
-        assert arrays["test_none"].shape == (overfitting.Config().restarts,)
+        assert arrays["test_none"].shape == (overfitting.Config(seed=study_seed).restarts,)
         # A run that stopped early stopped exactly `patience` epochs after its best validation epoch.
-        stopped = arrays["es_stop_epoch"] < overfitting.Config().epochs
+        stopped = arrays["es_stop_epoch"] < overfitting.Config(seed=study_seed).epochs
         assert stopped.any()
         np.testing.assert_array_equal((arrays["es_stop_epoch"] - arrays["es_best_epoch"])[stopped],
-                                      overfitting.Config().patience)
+                                      overfitting.Config(seed=study_seed).patience)
     assert (tmp_path / "overfitting_curves.png").exists()
 
 
-def test_bad_lambda_is_rejected():
+def test_bad_lambda_is_rejected(study_seed):
     with pytest.raises(ValueError, match="lams"):
-        overfitting.run(dataclasses.replace(overfitting.Config(), lams=(1.5,)), progress=False)
+        overfitting.run(dataclasses.replace(overfitting.Config(seed=study_seed), lams=(1.5,)), progress=False)
 
 
 def test_paired_sign_test_leaves_out_ties():

@@ -4,8 +4,8 @@ from experiments import xor_networks
 from xgnn_jax import experiment
 
 
-def test_quick_study_reports_c6_c7_and_exercise_5_7(tmp_path):
-    cfg = xor_networks.Config()
+def test_quick_study_reports_c6_c7_and_exercise_5_7(tmp_path, study_seed):
+    cfg = xor_networks.Config(seed=study_seed)
     summary = xor_networks.run(cfg, out_dir=tmp_path, progress=False)
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert set(verdicts) == {"C6", "C7", "Ex5.7"}

@@ -8,8 +8,8 @@ from experiments import zero_init
 from xgnn_jax import experiment
 
 
-def test_quick_study_reports_c19_to_c24(tmp_path):
-    cfg = zero_init.Config()
+def test_quick_study_reports_c19_to_c24(tmp_path, study_seed):
+    cfg = zero_init.Config(seed=study_seed)
     summary = zero_init.run(cfg, out_dir=tmp_path, progress=False)
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert list(verdicts) == ["C19", "C20", "C21", "C22", "C23", "C24"]

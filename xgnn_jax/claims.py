@@ -56,4 +56,6 @@ CLAIMS: dict[str, tuple[str, str]] = {
     "C24": ("Recommended initialisation", "Uniform in (-1/sqrt(d), 1/sqrt(d)), d the layer's fan-in."),
 }
 
-VERDICTS = ("holds", "holds under conditions", "does not hold", "not yet measured")
+VERDICTS = ("holds", "holds under conditions", "does not hold", "inconclusive", "not yet measured")
+"""The verdict vocabulary. ``inconclusive``: the run cannot separate two outcomes at its sample size (an effect's
+confidence interval straddles the decision threshold); the verdict then says which outcomes and why."""

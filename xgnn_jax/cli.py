@@ -6,6 +6,7 @@
     python -m xgnn_jax run zero_init --help         # that study's options
     python -m xgnn_jax run-all [--full] [--only a,b] [--results DIR]   # every study, then the report
     python -m xgnn_jax report [--results DIR]       # rebuild results/REPORT.md from the results folders
+    python -m xgnn_jax stability --seeds 0-4 [--opt-levels 1,3] [--only a,b]   # do the verdicts move?
 
 Studies are the modules of the ``experiments`` package that define ``STUDY``; they are found at run time
 (``importlib``), so the library itself never imports a study.
@@ -14,6 +15,7 @@ Studies are the modules of the ``experiments`` package that define ``STUDY``; th
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import pkgutil
 import sys
@@ -50,7 +52,6 @@ def _get(studies: dict[str, experiment.Study], name: str) -> experiment.Study:
 def cmd_list(studies, *, options: bool = False) -> int:
     """One line per study; with ``options``, its config fields (every one is a ``--FIELD VALUE`` flag) and the
     estimated quick/full run times."""
-    import dataclasses
 
     for s in studies.values():
         print(f"{s.name:24s} claims {','.join(s.claims) or '-':18s} {s.title}")
@@ -79,7 +80,10 @@ def cmd_run_all(studies, argv: list[str]) -> int:
     p.add_argument("--only", default="", help="comma-separated study names to run (default: all)")
     p.add_argument("--results", default="results", help="results folder (default: results)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--seed", type=int, default=None, help="every study's seed (default: each config's own, 0)")
     args = p.parse_args(argv)
+    if args.seed is not None and args.seed < 0:
+        raise SystemExit(f"--seed: expected a non-negative int, got {args.seed}")
     chosen = list(studies.values())
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -94,6 +98,8 @@ def cmd_run_all(studies, argv: list[str]) -> int:
     for i, study in enumerate(chosen, 1):
         print(f"[{i}/{len(chosen)}] {study.name}: {study.title}", flush=True)
         config = study.full_config() if args.full else study.quick_config()
+        if args.seed is not None:
+            config = dataclasses.replace(config, seed=args.seed)
         try:
             experiment.run_study(study, config, results_root=args.results, progress=not args.quiet)
         except Exception as e:  # one broken study must not hide the others' results
@@ -111,7 +117,7 @@ def cmd_run_all(studies, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = ("list", "run", "run-all", "report")
+    commands = ("list", "run", "run-all", "report", "stability")
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         try:
@@ -130,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_run(studies, rest)
     if cmd == "run-all":
         return cmd_run_all(studies, rest)
+    if cmd == "stability":
+        from xgnn_jax import stability
+
+        return stability.main(rest, studies=studies)
     p = argparse.ArgumentParser(prog="python -m xgnn_jax report")
     p.add_argument("--results", default="results")
     args = p.parse_args(rest)

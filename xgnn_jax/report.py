@@ -14,7 +14,7 @@ from typing import Any
 from xgnn_jax.claims import CLAIMS
 
 _BADGE = {"holds": "HOLDS", "holds under conditions": "HOLDS UNDER CONDITIONS", "does not hold": "DOES NOT HOLD",
-          "not yet measured": "NOT YET MEASURED"}
+          "inconclusive": "INCONCLUSIVE", "not yet measured": "NOT YET MEASURED"}
 
 
 def load_summaries(results: Path) -> dict[str, dict[str, Any]]:
@@ -102,6 +102,10 @@ def write_report(results: str | Path = "results", *, studies: dict | None = None
                      + f"; files: [summary]({name}/summary.json), [config]({name}/config.json), "
                        f"[meta]({name}/meta.json)")
     lines.append("")
+    stability = results / "stability" / "STABILITY.md"
+    if stability.is_file():  # written by `python -m xgnn_jax stability`
+        body = stability.read_text().split("\n", 1)[1].replace("\n# ", "\n### ").replace("\n## ", "\n### ")
+        lines += ["## Appendix: stability of the verdicts over seeds and compiler settings", body, ""]
     path = results / "REPORT.md"
     path.write_text("\n".join(lines))
     return path
