@@ -25,6 +25,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.stats
 
 from xgnn_jax import approximation as A
 from xgnn_jax import experiment, plotting, train
@@ -144,13 +145,10 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         mono = bool(np.all(np.diff(bump_rms[i, len(cfg.bumps) // 2 - 1:]) < 0))
         trained_fall = med[i, best_j] < med[i, 0]
         reached = bool(med[i, best_j] <= cfg.tolerance)
-        # The widest layer is worse than the best width only when the medians differ by x1.5 and the
-        # interquartile ranges do not overlap (4 seeds make medians alone noisy).
-        widest_worse = bool(med[i, -1] > 1.5 * med[i, best_j] and q25[i, -1] > q75[i, best_j])
         info = {"trained_median_rms": med[i], "trained_q25_rms": q25[i], "trained_q75_rms": q75[i],
                 "best_width": int(widths[best_j]), "bump_rms": bump_rms[i], "bump_max": bump_max[i],
                 "bump_monotone": mono, "trained_reached_tolerance": reached,
-                "widest_over_best": float(med[i, -1] / med[i, best_j]), "widest_worse": widest_worse}
+                "widest_over_best": float(med[i, -1] / med[i, best_j])}
         per_target[name] = info
         lines.append(
             f"{name}{'' if A.CONTINUOUS[name] else ' (discontinuous, outside the theorem)'}: trained median [IQR] "
@@ -161,32 +159,41 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
             continuous_ok &= mono and b_last < b_first / 10 and trained_fall and reached
         else:
             step_max_stays = bool(bump_max[i, -1] > 0.4)
-    widest_worse = [n for n in cfg.targets if A.CONTINUOUS[n] and per_target[n]["widest_worse"]]
     n_div = int(div.sum())
     step_note = "".join(
         f". Outside the theorem's hypothesis, the discontinuous {n}'s max error with {bump_units[-1]} bump units is "
         f"{bump_max[i, -1]:.2g} " + ("(it stays near 1/2: only the RMS error falls)" if bump_max[i, -1] > 0.4
                                       else "(it falls too)")
         for i, n in enumerate(cfg.targets) if not A.CONTINUOUS[n])
-    conds = []
-    if widest_worse:
-        conds.append(
-            f"as a statement about what a wide layer can represent (the bump construction): trained with one "
-            f"untuned Adam rate (lr {cfg.lr}) for every width, {cfg.epochs} full-batch steps and {cfg.seeds} seeds, "
-            f"the widest layer (W={widths[-1]}) ended clearly worse than the best width (x1.5 median, IQRs apart) "
-            f"for {', '.join(widest_worse)}, so this training setting did not realise what the wider layer can "
-            f"represent (a tuned rate or longer training was not tried)")
+    # The widest layer against the best width, per continuous target: a rank-sum test over the seeds. With one
+    # untuned rate the widest layer sometimes trains worse; whether it does moves with the seed at this sample
+    # size, so it is reported as measured, not made a condition of the theorem's verdict (the practical half of
+    # C8, training deep against wide, is the depth_width study's).
+    widest_lines = []
+    for i, name in enumerate(cfg.targets):
+        info = per_target[name]
+        j = widths.tolist().index(info["best_width"])
+        a, b = rms_ok[i, -1][np.isfinite(rms_ok[i, -1])], rms_ok[i, j][np.isfinite(rms_ok[i, j])]
+        p = float(scipy.stats.mannwhitneyu(a, b).pvalue) if j != len(widths) - 1 and a.size and b.size else 1.0
+        info["widest_vs_best_rank_sum_p"] = p
+        if A.CONTINUOUS[name] and j != len(widths) - 1:
+            widest_lines.append(f"{name} x{info['widest_over_best']:.2g} (rank-sum p = {p:.2g})")
+    widest_note = (f". With one untuned Adam rate (lr {cfg.lr}) the widest layer W={widths[-1]} ended above the best "
+                   f"width's median error on " + ", ".join(widest_lines) + f" ({cfg.seeds} seeds per width: "
+                   "training detail, not part of the theorem") if widest_lines else ""
+    facts = {"continuous_targets_approximated": bool(continuous_ok),
+             "step_max_error_stays": bool(step_max_stays) if step_max_stays is not None else None}
     verdicts = [experiment.verdict(
         "C8", continuous_ok, "Does one hidden layer approximate continuous functions ever better as it widens?",
-        "; ".join(lines) + step_note + f". Diverged runs: {n_div} of {div.size}",
-        conditional=bool(conds), conditions="; ".join(conds),
+        "; ".join(lines) + step_note + widest_note + f". Diverged runs: {n_div} of {div.size}",
         setting=f"1-W-1 sigmoid nets, {cfg.m} training points on [-1, 1], full-batch Adam lr {cfg.lr} (the same, "
                 f"untuned, for every width), {cfg.epochs} steps, {cfg.seeds} seeds per width (median and IQR over "
                 f"seeds); bumps with sharpness {cfg.sharpness}; errors on 1001 test points; 'approximated' means "
-                f"median RMS <= {cfg.tolerance}",
-        figures=figs)]
+                f"the bump construction's error falls with every doubling from half way on, to a tenth, and the "
+                f"trained median RMS at the best width is <= {cfg.tolerance}",
+        figures=figs, facts=facts)]
     summary = {"targets": list(cfg.targets), "widths": list(cfg.widths), "per_target": per_target,
-               "widest_worse": widest_worse, "step_max_stays": step_max_stays, "diverged": n_div,
+               "step_max_stays": step_max_stays, "diverged": n_div,
                "verdicts": verdicts}
     arrays = {"trained_rms": rms, "trained_max": mx, "diverged": div, "bump_rms": bump_rms, "bump_max": bump_max,
               "bump_hidden_units": bump_units, "widths": widths}

@@ -965,7 +965,10 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         + (f", tied with it: {tie_txt}" if ties else "")
         + (f"; from a failed point at best {best_failed['strategy']} ({cost_txt(best_failed)})"
            if best_failed and np.isfinite(best_failed["cost_per_success"]) else "") + ".")
-    ways_work = {"restarts": bool(bok["lo"][-1] > bok["measured"][0]),
+    # Independent restarts from scratch succeed with 1 - (1 - p)^k, so they rescue as soon as a single restart
+    # succeeds with a rate p whose interval excludes 0; the best-of-k groups check that (a weak check with few
+    # groups, reported in the measured text, not decided on).
+    ways_work = {"restarts": bool(fail_4T_c["hi"] < 1),
                  "simulated annealing": bool(sa_f and sa_f["lo"] > 0),
                  "SGD": bool(sgd_f and sgd_f["lo"] > 0)}
     conditional = not (strict_majority and all(ways_work.values()))
@@ -988,7 +991,9 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         conditions="; ".join(cond_parts) if cond_parts else "",
         setting=f"XOR {', '.join(cfg.networks)} sigmoid nets, E = 1/2 sum of squares over the 4 patterns, init "
                 f"U(-r, r), r in {list(cfg.init_ranges)}, {cfg.restarts} restarts per cell, T = {cfg.epochs}",
-        figures=[f for f in (figs.get("heatmaps"), figs.get("critical"), figs.get("escape")) if f])
+        figures=[f for f in (figs.get("heatmaps"), figs.get("critical"), figs.get("escape")) if f],
+        facts={"stops_short": stops, "depends_on_init": bool(strong_init), "strict_minima_majority": strict_majority,
+               "ways_out_that_fail": failing})
     v_traps = experiment.Verdict(
         "C17.traps",
         (experiment.CONDITIONAL if traps_conditional else experiment.HOLDS) if traps_ok else experiment.FAILS,
@@ -1007,18 +1012,15 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     esc_measured += (f" ({cfg.escape_attempts} attempts per strategy; the scratch strategies except the genetic "
                      f"algorithm share the same {cfg.escape_attempts} starts). Against restarting: "
                      + "; ".join(ratio_txt(c) for c in comps) + ".")
-    esc_cond = ""
-    if not cheaper and ties:
-        esc_cond = ("restarting is not measurably cheaper than "
-                    + ", ".join(f"{c['strategy']} ({c['start']})" for c in ties)
-                    + f": the 95% bootstrap interval of the cost ratio contains 1 ({cfg.escape_attempts} attempts); "
-                    "they tie at this sample size"
-                    + ("; restarting is cheaper than " + ", ".join(f"{c['strategy']} ({c['start']})" for c in dearer)
-                       if dearer else ""))
+    # "At least as good" includes a tie: the claim fails only if another strategy is measurably cheaper. Which
+    # strategies the intervals cannot separate from restarting (ratio near 1) moves with the seed; measured only.
+    if ties:
+        esc_measured += (" Not separated from restarting at this sample size (the 95% bootstrap interval of the cost "
+                         "ratio contains 1): " + ", ".join(f"{c['strategy']} ({c['start']})" for c in ties) + ".")
     v_escape = experiment.verdict(
         "C17.escape", not cheaper,
         "Per unit of compute, is restarting gradient descent at least as good as the other ways out?",
-        esc_measured, conditional=bool(esc_cond), conditions=esc_cond,
+        esc_measured, facts={"cheaper_than_restarting": [f"{c['strategy']} ({c['start']})" for c in cheaper]},
         setting=f"{ref_tag}, r = {cfg.ref_init_range:g}, GD lr {cfg.ref_lr:g}, budget {esc['budget']} full-batch "
                 f"evaluations per attempt (a loss evaluation counts 1, a per-example gradient 1/m); cost intervals: "
                 f"{cfg.n_boot} bootstrap replicates, paired where the starts are shared, resampling distinct starts "

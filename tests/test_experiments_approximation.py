@@ -8,22 +8,21 @@ def test_quick_study_reports_c8(tmp_path, study_seed):
     cfg = approximation.Config(seed=study_seed)
     summary = approximation.run(cfg, out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
-    # Quick setting, seed 0: every continuous target is approximated (trained and by bumps), but with one untuned
-    # Adam rate the widest layer (W = 256) ends clearly worse than W = 64 on sin: holds under that condition.
-    assert v["claim"] == "C8" and v["verdict"] == experiment.CONDITIONAL
-    assert summary["widest_worse"] == ["sin"]
-    assert f"lr {cfg.lr}" in v["conditions"] and "for sin" in v["conditions"]
-    assert "continuous" not in v["conditions"]  # the theorem's hypothesis is not a condition
+    # Robust at every seed and compiler setting tried: every continuous target is approximated, by the bump
+    # construction (its error falls with every doubling) and by training at the best width. Which width trains
+    # best with one untuned rate moves with the seed (4 seeds per width), so it is measured, not pinned.
+    assert v["claim"] == "C8" and v["verdict"] == experiment.HOLDS, v["measured"]
+    assert v["facts"] == {"continuous_targets_approximated": True, "step_max_error_stays": True}
     per = summary["per_target"]
     for name in ("sin", "abs", "wiggly"):
         assert per[name]["bump_monotone"] and per[name]["trained_reached_tolerance"]
         assert per[name]["bump_rms"][-1] < per[name]["bump_rms"][0] / 10
-        assert per[name]["best_width"] == 64
-    sin = per["sin"]
-    assert sin["trained_q25_rms"][-1] > 3 * sin["trained_q75_rms"][3]  # W=256 vs W=64: IQRs far apart
+        assert per[name]["best_width"] >= 16
+        assert 0 <= per[name]["widest_vs_best_rank_sum_p"] <= 1
     # The jump keeps a max error near 1/2 however many bumps (outside the theorem; reported, not a condition).
     assert summary["step_max_stays"] and per["step"]["bump_max"][-1] > 0.4 and "step" in v["measured"]
     assert "[" in v["measured"]  # medians come with their IQR
+    sin = per["sin"]
     with np.load(tmp_path / "arrays.npz") as a:
         assert a["trained_rms"].shape == (len(cfg.targets), len(cfg.widths), cfg.seeds)
         assert not a["diverged"].any()

@@ -3,7 +3,7 @@ import pytest
 import scipy.stats
 
 from experiments import depth_width
-from xgnn_jax import experiment
+from xgnn_jax.experiment import CONDITIONAL, FAILS
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3, 2.0])
@@ -27,20 +27,23 @@ def test_quick_study_reports_c18_and_the_training_half_of_c8(tmp_path, study_see
     np.testing.assert_array_equal(exact[:, 1], 6 * ks + 1)
     np.testing.assert_array_equal(exact[:, 2], 3 * 2**ks + 1)
     assert np.all(exact[:, 3:] < 1e-4)
-    # Quick setting, seed 0: T^2 is a tie (deep's median is higher but the seeds overlap), no architecture learns
-    # T^4 (all stay near the constant fit, RMS ~0.25-0.29), and the wide layer wins on the smooth target.
+    # At seeds 0-4, both XLA optimisation levels and AVX2 rounding (24 seeds per architecture): the wide layer wins
+    # on T^2 and on the smooth target, and no architecture learns T^4 (all stay near the constant fit).
     assert summary["targets"] == ["sawtooth T^2", "sawtooth T^4", "smooth"]
-    assert summary["outcome"] == ["tie", "not learned", "shallow"]
+    assert summary["outcome"] == ["shallow", "not learned", "shallow"]
     learned = summary["learned_fraction"]
     assert all(f[1] == 0 for f in learned.values())
     assert min(m[1] for m in summary["median_rms"].values()) > 0.2
-    assert summary["c8_counts"] == {"deep": 0, "shallow": 1, "tie": 1, "not_learned": 1}
+    assert summary["c8_counts"] == {"deep": 0, "shallow": 2, "tie": 0, "not_learned": 1}
     assert summary["diverged"] == 0
+    outcome = dict(zip(summary["targets"], summary["outcome"], strict=True))
+    assert verdicts["C18"]["facts"] == {"exact_constructions": True, "outcome": outcome}
+    assert verdicts["C8"]["facts"] == {"outcome": outcome}
     # C18 holds only by construction; the trained comparison and the sawtooth-only evidence are its conditions.
-    assert verdicts["C18"]["verdict"] == experiment.CONDITIONAL
-    assert "sawtooth" in verdicts["C18"]["conditions"] and "tied on sawtooth T^2" in verdicts["C18"]["conditions"]
-    # C8 (practical): deep clearly worse on one learnable target, better on none; T^4 left out of the count.
-    assert verdicts["C8"]["verdict"] == experiment.FAILS
+    assert verdicts["C18"]["verdict"] == CONDITIONAL
+    assert "sawtooth" in verdicts["C18"]["conditions"] and "lost on sawtooth T^2" in verdicts["C18"]["conditions"]
+    # C8 (practical): deep clearly worse on the learnable targets, better on none; T^4 left out of the count.
+    assert verdicts["C8"]["verdict"] == FAILS
     assert "left out: sawtooth T^4" in verdicts["C8"]["conditions"]
     assert "80 units" in verdicts["C8"]["conditions"] and "1500 steps" in verdicts["C8"]["conditions"]
     with np.load(tmp_path / "arrays.npz") as a:

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from experiments import minima
-from xgnn_jax import critical, datasets, experiment
+from xgnn_jax import critical, datasets
+from xgnn_jax.experiment import CONDITIONAL, FAILS, HOLDS
 
 
 def test_parity_two_bits_is_xor_and_models_parse():
@@ -32,10 +33,14 @@ def test_quick_run_verdicts_and_the_numbers_they_rest_on(quick, study_seed):
     summary, out = quick
     cfg = minima.Config(seed=study_seed)
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
-    # Pinned for the quick config (seed 0): GD stops short depending on r, but at saddles / plateaus, not at strict
-    # local minima; restarting ties with per-example SGD on cost per success (not a win).
+    # At seeds 0-4 and both XLA optimisation levels: GD stops short depending on r, but at saddles / plateaus, not
+    # at strict local minima; per-example SGD from the failed end points never rescues them; no strategy is
+    # measurably cheaper than restarting (which ones it cannot separate from restarting moves with the seed).
     assert {k: v["verdict"] for k, v in verdicts.items()} == {
-        "C17": experiment.CONDITIONAL, "C17.traps": experiment.FAILS, "C17.escape": experiment.CONDITIONAL}
+        "C17": CONDITIONAL, "C17.traps": FAILS, "C17.escape": HOLDS}
+    assert verdicts["C17"]["facts"] == {"stops_short": True, "depends_on_init": True, "strict_minima_majority": False,
+                                        "ways_out_that_fail": ["SGD"]}
+    assert verdicts["C17.escape"]["facts"] == {"cheaper_than_restarting": []}
     for v in verdicts.values():
         for f in v["figures"]:
             assert (out / f).is_file()
@@ -67,14 +72,15 @@ def test_quick_run_verdicts_and_the_numbers_they_rest_on(quick, study_seed):
     comps = {(c["strategy"], c["start"]): c for c in summary["escapes"]["comparisons"]}
     rows = {(r["strategy"], r["start"]): r for r in summary["escapes"]["rows"]}
     sgd = comps[("per-example SGD", "scratch")]
-    assert sgd["separated"] == "tie" and sgd["paired"] and sgd["mcnemar_p"] > 0.05
-    assert sgd["cost_ratio_lo"] < 1 < sgd["cost_ratio_hi"]
+    assert sgd["paired"] and sgd["separated"] in ("tie", "restart cheaper")
+    assert (sgd["separated"] == "tie") == (sgd["cost_ratio_lo"] <= 1 <= sgd["cost_ratio_hi"])
     A = cfg.escape_attempts
     gap = rows[("GD restart", "scratch")]["success"] - rows[("per-example SGD", "scratch")]["success"]
     assert sgd["restart_only"] - sgd["other_only"] == round(gap * A)
     assert comps[("GD + decaying noise", "scratch")]["separated"] == "restart cheaper"
     assert not any(c["separated"] == "other cheaper" for c in comps.values())
-    assert "per-example SGD (scratch)" in verdicts["C17.escape"]["conditions"]
+    ties = [f"{c['strategy']} ({c['start']})" for c in comps.values() if c["separated"] == "tie"]
+    assert all(t in verdicts["C17.escape"]["measured"] for t in ties)
     for r in rows.values():
         if r["success"] > 0:    # (no success: an infinite cost, written as null)
             assert r["cost_lo"] <= r["cost_per_success"] <= (r["cost_hi"] or np.inf)

@@ -16,15 +16,19 @@ def test_quick_study_reports_c16(tmp_path, study_seed):
     # No test error can beat the noise floor by much: a sanity check that the test error is measured on fresh data.
     assert all(q[1] > 0.8 * floor for q in tests.values())
     assert tests["early stopping"][1] < tests["no remedy"][1]
-    # Pinned for the seeded quick setting: the conditions are measured. The book's lambda helps only close to 1 (it
-    # raises the test error at 0.5), L2 only in a range of wd; the validation set's choices lie inside both grids.
+    # What held at seeds 0-4 and both XLA optimisation levels: the book's lambda helps only close to 1 (it raises
+    # the test error at 0.5), L2 only in a range of wd; the validation set's choices lie inside both grids. Whether
+    # the strengths in between clear p < 0.05 moves with the seed, so it is not pinned.
     book, l2 = summary["book_grid"], summary["l2_grid"]
     assert book["0.999"]["vs_no_remedy"] == "lower" and book["0.5"]["vs_no_remedy"] == "higher"
     assert l2["0.001"]["vs_no_remedy"] == "lower" and l2["1"]["vs_no_remedy"] == "higher"
     assert book["0.5"]["test_median"] > tests["no remedy"][1] > book["0.999"]["test_median"]
     chosen = summary["chosen_strength"]
     assert chosen["interior"] == {"L2": True, "book": True} and chosen["book lambda"]["mode"] == 0.999
-    assert "lam = 0.9, 0.5 raised it" in v["conditions"]
+    assert v["facts"] == {"overfits": True, "early_stopping_lowers": True, "chosen_strengths_lower": True,
+                          "strongest_l2": "higher", "strongest_book": "higher", "chosen_l2": "lower",
+                          "chosen_book": "lower", "chosen_interior": True}
+    assert "lam = 0.5, raised the test error" in v["conditions"] and "wd = 1, raised" in v["conditions"]
     paired = summary["paired_vs_no_remedy"]
     assert all(paired[n]["p_lower"] < 0.05 for n in ("early stopping", "L2", "book"))
     with np.load(tmp_path / "arrays.npz") as arrays:

