@@ -943,7 +943,6 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     # ---- ways out, on equal compute: restarting GD against every other strategy
     ties = [c for c in comps if c["separated"] == "tie"]
     cheaper = [c for c in comps if c["separated"] == "other cheaper"]
-    dearer = [c for c in comps if c["separated"] == "restart cheaper"]
     restart = rows[("GD restart", "scratch")]
     tie_txt = "; ".join(ratio_txt(c) for c in ties)
     stops = bool(fail_4T_c["lo"] > 0)
