@@ -389,7 +389,9 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     fewer_grads = ls["grad_evals_q25_50_75"][1] < lg["grad_evals_q25_50_75"][1] and wins_large[2] < 0.05
     faster_time = ls["seconds_q25_50_75"][1] < lg["seconds_q25_50_75"][1]
     ok = more_updates and cancel and fewer_grads
-    conditional = not more_epochs or bool(mean_slower)
+    # Whether standard BP's per-update advantage at equal eta under the mean convention clears p < 0.05 moves with
+    # the seed (8 restarts): it is measured, not a condition.
+    conditional = not more_epochs
     wm = summary["watermelon"]
 
     def grid_note(interior, what):
@@ -428,12 +430,11 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
                     f"best steps standard BP needed {'fewer' if fewer_epochs else 'about as many (not significantly more)'}"
                     f" epochs ({_fmt(ep['standard'])} vs {_fmt(ep['accumulated'])}, medians; fewer on "
                     f"{wins_ep[0]} of {wins_ep[1]} untied pairs, sign test p = {wins_ep[2]:.2g})")
-    if mean_slower:
-        cond.append("it depends on the gradient convention at equal eta: with the mean gradient accumulated BP's one "
-                    "step per pass is m times shorter than standard BP's pass, and standard BP needed fewer updates "
-                    "(paired sign test p < 0.05) at eta " + ", ".join(f"{e:g}" for e in mean_slower)
-                    + " (the sum gradient, i.e. the mean at step m eta, reverses this)")
     conditions = "; ".join(cond)
+    measured += (" At equal eta with the mean gradient (accumulated BP's one step per pass m times shorter than "
+                 "standard BP's pass) standard BP needed fewer updates (paired sign test p < 0.05) at eta "
+                 + (", ".join(f"{e:g}" for e in mean_slower) if mean_slower else "none of the etas tried")
+                 + "; the sum gradient, i.e. the mean at step m eta, reverses this.")
     summary["parts"] = {"more_updates": more_updates, "fewer_epochs": fewer_epochs, "more_epochs": more_epochs,
                         "updates_cancel": cancel,
                         "large_fewer_gradient_evaluations": fewer_grads,
@@ -454,7 +455,9 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         "gradient evaluations) on a large training set?",
         measured, conditional=conditional, conditions=conditions,
         setting=f"half-SSE E = (1/m) sum E_k, sigmoid units, plain SGD, init {cfg.weight_init}/{cfg.bias_init}",
-        figures=figures)]
+        figures=figures, facts={"more_updates": bool(more_updates), "fewer_epochs": bool(fewer_epochs),
+                                "more_epochs": bool(more_epochs), "updates_cancel": bool(cancel),
+                                "large_fewer_gradient_evaluations": bool(fewer_grads)})]
     wall = time.perf_counter() - t_start
     return experiment.finish(STUDY, config, summary, out_dir, arrays=arrays, wall_time_s=wall, seed=cfg.seed)
 

@@ -27,7 +27,8 @@ def test_quick_study_finds_flax_and_core_equal_at_every_step(tmp_path, study_see
             assert r["nnx_max_rel_diff"] <= 1e-3 * r["tolerance"], r
     # The Keras-style run fits N(0, 1) targets with sigmoid outputs: its loss stays above the clipped-target floor.
     floor = summary["keras_sigmoid_mse_floor"]
-    assert 0.5 < floor < 0.9
+    # The floor is a sample estimate over this data draw (0.5754 for a large N(0, 1) sample; 0.48 at seed 3).
+    assert 0.35 < floor < 0.8
     for r in rows:
         if r["run"] == "keras":
             assert floor < r["final_loss_mean"] < floor + 0.1, r
