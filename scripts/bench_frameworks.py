@@ -2,9 +2,9 @@
 
 Routes, for one training run (float32, the article's data 64 x 1000 -> 10, the same initial parameters):
 
-* ``core scan``: :func:`xgnn_jax.train.make_run` on the core MLP, the whole run one jit-compiled ``lax.scan``
+* ``core scan``: :func:`xgnn_jax.engine.train.make_run` on the core MLP, the whole run one jit-compiled ``lax.scan``
   (the baseline; ratios are its time over the route's, so > 1 means faster than the baseline);
-* ``flax scan``: :func:`xgnn_jax.flax_models.make_run`, the Flax module (static graphdef, parameter state) in the
+* ``flax scan``: :func:`xgnn_jax.frameworks.flax_models.make_run`, the Flax module (static graphdef, parameter state) in the
   same kind of scan;
 * ``core bare scan``, ``flax bare scan``: the training step alone (loss and gradient, optax update) in one
   ``lax.scan``, without ``make_run``'s initial draws and per-epoch measurements (loss and accuracy on the whole set
@@ -12,7 +12,7 @@ Routes, for one training run (float32, the article's data 64 x 1000 -> 10, the s
 * ``core step loop``, ``flax step loop``: that step, ``jax.jit``-compiled, called from a Python loop (what a plain
   JAX user writes);
 * ``nnx loop``: the stateful NNX idiom, ``nnx.Optimizer`` and an ``nnx.jit`` step called from a Python loop
-  (:func:`xgnn_jax.flax_models.train_nnx_loop`);
+  (:func:`xgnn_jax.frameworks.flax_models.train_nnx_loop`);
 * ``torch loop``: the article's own PyTorch code (eager, CPU), when PyTorch is installed (optional extra).
 
 The ``make_run`` scans run with ``record_grad_norm=False`` (no extra backward pass per epoch). Compilation is timed separately; run times are the
@@ -32,8 +32,9 @@ import jax
 import numpy as np
 import optax
 
-from xgnn_jax import datasets, train
-from xgnn_jax import flax_models as fm
+from xgnn_jax.data import datasets
+from xgnn_jax.engine import train
+from xgnn_jax.frameworks import flax_models as fm
 
 
 def best_of(fn, repeats: int) -> float:

@@ -1,4 +1,4 @@
-"""Benchmark of the restart engine (``xgnn_jax.restarts.sweep``) against baselines and the machine's limits.
+"""Benchmark of the restart engine (``xgnn_jax.engine.restarts.sweep``) against baselines and the machine's limits.
 
 Prints restart-steps per second (one restart-step = one training step of one restart) for
 
@@ -112,8 +112,9 @@ jax.config.update("jax_num_cpu_devices", N_DEV)  # fixed when the CPU backend st
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from xgnn_jax import mlp, restarts, train  # noqa: E402
-from xgnn_jax.mlp import MLP  # noqa: E402
+from xgnn_jax.core import mlp  # noqa: E402
+from xgnn_jax.core.mlp import MLP  # noqa: E402
+from xgnn_jax.engine import restarts, train  # noqa: E402
 
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
 Y_XOR = np.array([[0], [1], [1], [0]], np.float32)

@@ -33,9 +33,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from experiments.seed_numpy_net import numpy_seed_net, single_threaded_blas  # noqa: E402
-from xgnn_jax import backprop, datasets, train  # noqa: E402
-from xgnn_jax.mlp import MLP, objective  # noqa: E402
+from xgnn_jax.core.mlp import MLP, objective  # noqa: E402
+from xgnn_jax.data import datasets
+from xgnn_jax.engine import train
+from xgnn_jax.grads import backprop  # noqa: E402
+from xgnn_jax.studies.seed_numpy_net import numpy_seed_net, single_threaded_blas  # noqa: E402
 
 N, D_IN, H, D_OUT = backprop.C13_N, backprop.C13_D_IN, backprop.C13_H, backprop.C13_D_OUT
 # The five products of one step: forward x w1, h_relu w2; backward h_relu^T g, g w2^T, x^T grad_h.

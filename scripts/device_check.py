@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from xgnn_jax import restarts
-from xgnn_jax.mlp import MLP
-from xgnn_jax.train import Data, TrainConfig
+from xgnn_jax.core.mlp import MLP
+from xgnn_jax.engine import restarts
+from xgnn_jax.engine.train import Data, TrainConfig
 
 XOR_X = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR_Y = jnp.array([[0.0], [1.0], [1.0], [0.0]])

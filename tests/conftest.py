@@ -38,6 +38,6 @@ def key():
     return jax.random.key(0)
 
 
-# Every figure a test makes must have a title, axis labels and (where needed) a legend: xgnn_jax.plotting.save
+# Every figure a test makes must have a title, axis labels and (where needed) a legend: xgnn_jax.study.plotting.save
 # raises instead of saving an incomplete figure.
 os.environ["XGNN_STRICT_FIGURES"] = "1"

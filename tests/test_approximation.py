@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import approximation as A
+from xgnn_jax.analysis import approximation as A
 
 XG = jnp.linspace(-1.0, 1.0, 2001)[:, None]
 

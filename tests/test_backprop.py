@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from xgnn_jax import backprop as bp
-from xgnn_jax import gradcheck as gc
-from xgnn_jax import mlp
+from xgnn_jax.core import mlp
+from xgnn_jax.grads import backprop as bp
+from xgnn_jax.grads import gradcheck as gc
 
 HIDDEN = ("sigmoid", "tanh", "relu", "identity", "step", "sign", "softmax")
 # Output activation x loss pairs that make sense: squared errors on any output, cross-entropies on their own output.

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import activations, initializers, losses, mlp
+from xgnn_jax.core import activations, initializers, losses, mlp
 
 Z = jnp.array([[-3.0, -0.5, 0.0, 0.5, 3.0], [2.0, -1.0, 0.25, -0.0, 7.0]])
 
@@ -228,8 +228,8 @@ def test_bad_inputs_name_the_argument():
 
 
 def test_weighted_reductions_and_non_finite_predictions():
-    from xgnn_jax import losses as L
-    from xgnn_jax import metrics
+    from xgnn_jax.core import losses as L
+    from xgnn_jax.core import metrics
 
     per = jnp.array([1.0, 3.0])
     assert float(L.reduce(per, "mean", weights=jnp.array([0.25, 0.25]))) == 2.0
@@ -241,7 +241,7 @@ def test_weighted_reductions_and_non_finite_predictions():
 def test_mlp_accepts_numpy_integer_widths_and_initialiser_errors_name_the_argument():
     import numpy as np
 
-    from xgnn_jax.mlp import MLP as _MLP
+    from xgnn_jax.core.mlp import MLP as _MLP
 
     assert _MLP((np.int64(2), 3, 1)).sizes == (2, 3, 1)
     with pytest.raises(ValueError, match="weight_init: uniform"):

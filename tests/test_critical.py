@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import critical
-from xgnn_jax.mlp import MLP, objective
-from xgnn_jax.shortcut import ShortcutMLP
+from xgnn_jax.analysis import critical
+from xgnn_jax.core.mlp import MLP, objective
+from xgnn_jax.core.shortcut import ShortcutMLP
 
 X_XOR = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float64)
 Y_XOR = np.array([[0], [1], [1], [0]], np.float64)

@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import datasets
-from xgnn_jax.train import Data
+from xgnn_jax.data import datasets
+from xgnn_jax.engine.train import Data
 
 
 def test_logic_gates_truth_tables():

@@ -1,4 +1,4 @@
-"""Embedding models (xgnn_jax.embedding): C23's two cases, checked on a tiny categorical problem."""
+"""Embedding models (xgnn_jax.core.embedding): C23's two cases, checked on a tiny categorical problem."""
 
 import itertools
 
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import embedding
+from xgnn_jax.core import embedding
 
 VOCAB = (5, 4)
 

@@ -3,8 +3,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import escape
-from xgnn_jax.mlp import MLP
+from xgnn_jax.analysis import escape
+from xgnn_jax.core.mlp import MLP
 
 XOR_X = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32)
 XOR_Y = jnp.array([[0], [1], [1], [0]], jnp.float32)

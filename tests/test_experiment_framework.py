@@ -6,8 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from xgnn_jax import cli, experiment, report
-from xgnn_jax.claims import CLAIMS
+from xgnn_jax.io import to_jsonable
+from xgnn_jax.study import cli, report, results
+from xgnn_jax.study.claims import CLAIMS
+from xgnn_jax.study.cli import parse_config
+from xgnn_jax.study.registry import Study
+from xgnn_jax.study.verdict import Verdict, verdict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,12 +28,12 @@ class TinyConfig:
 
 def _tiny_run(config, out_dir=None, progress=True):
     losses = np.linspace(1.0, 0.0, config.seeds) * config.lr
-    v = experiment.verdict("C1", bool(losses.min() >= 0), "Are losses non-negative?", f"min {losses.min():.3f}")
-    return experiment.finish(TINY, config, {"verdicts": [v], "mean_loss": losses.mean()}, out_dir,
+    v = verdict("C1", bool(losses.min() >= 0), "Are losses non-negative?", f"min {losses.min():.3f}")
+    return results.finish(TINY, config, {"verdicts": [v], "mean_loss": losses.mean()}, out_dir,
                              arrays={"final_loss": losses}, wall_time_s=0.01, seed=config.seed)
 
 
-TINY = experiment.Study("tiny", "A tiny study", ("C1",), TinyConfig, _tiny_run)
+TINY = Study("tiny", "A tiny study", ("C1",), TinyConfig, _tiny_run)
 
 
 def test_finish_writes_the_results_folder(tmp_path):
@@ -53,20 +57,20 @@ def test_finish_without_folder_returns_json_ready_summary():
 
 def test_verdict_rejects_unknown_values_and_unnamed_conditions():
     with pytest.raises(ValueError, match="verdict"):
-        experiment.Verdict("C1", "mostly", "q", "m")
+        Verdict("C1", "mostly", "q", "m")
     with pytest.raises(ValueError, match="conditions"):
-        experiment.Verdict("C1", "holds under conditions", "q", "m")
+        Verdict("C1", "holds under conditions", "q", "m")
     with pytest.raises(ValueError, match="claims"):
-        experiment.Study("x", "x", ("C99",), TinyConfig, _tiny_run)
+        Study("x", "x", ("C99",), TinyConfig, _tiny_run)
 
 
 def test_config_overrides_full_flag_and_unknown_option(capsys):
-    cfg, full = experiment.parse_config(TINY, ["--seeds", "7", "--lr", "0.1", "--sizes", "2", "3", "1"])
+    cfg, full = parse_config(TINY, ["--seeds", "7", "--lr", "0.1", "--sizes", "2", "3", "1"])
     assert cfg == TinyConfig(seeds=7, lr=0.1, sizes=(2, 3, 1)) and not full
-    cfg, full = experiment.parse_config(TINY, ["--full"])
+    cfg, full = parse_config(TINY, ["--full"])
     assert cfg.seeds == 1000 and full
     with pytest.raises(SystemExit) as e:
-        experiment.parse_config(TINY, ["--lrr", "0.1"])
+        parse_config(TINY, ["--lrr", "0.1"])
     assert e.value.code != 0
     assert "--lr" in capsys.readouterr().err + capsys.readouterr().out
 
@@ -88,7 +92,7 @@ def test_cli_rejects_unknown_study_and_command():
 
 
 def test_to_jsonable_handles_arrays_and_non_finite():
-    out = experiment.to_jsonable({"a": np.arange(3), "b": np.float32(1.5), "c": float("nan"), "d": (1, 2),
+    out = to_jsonable({"a": np.arange(3), "b": np.float32(1.5), "c": float("nan"), "d": (1, 2),
                                   "e": np.array([np.nan, 1.0, np.inf]), "f": np.array(np.nan)})
     assert out == {"a": [0, 1, 2], "b": 1.5, "c": None, "d": [1, 2], "e": [None, 1.0, "inf"], "f": None}
     json.dumps(out, allow_nan=False)

@@ -5,8 +5,8 @@ import json
 import jax
 import numpy as np
 
-from experiments import backprop_check
-from xgnn_jax import experiment
+from xgnn_jax.studies import backprop_check
+from xgnn_jax.study.verdict import CONDITIONAL, HOLDS
 
 
 def test_quick_study_reports_c9_c10_c12_c13_c14(tmp_path, study_seed):
@@ -17,11 +17,11 @@ def test_quick_study_reports_c9_c10_c12_c13_c14(tmp_path, study_seed):
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert set(verdicts) == {"C9", "C10", "C12", "C13", "C14"}
     for claim in ("C9", "C10", "C12", "C13"):
-        assert verdicts[claim]["verdict"] == experiment.HOLDS, verdicts[claim]["measured"]
+        assert verdicts[claim]["verdict"] == HOLDS, verdicts[claim]["measured"]
     # C14's conditions are measured facts: the init bug passes the gradient check, and 'hidden layers fed X' is
     # invisible with one hidden layer.
     c14 = verdicts["C14"]
-    assert c14["verdict"] == experiment.CONDITIONAL, c14["measured"]
+    assert c14["verdict"] == CONDITIONAL, c14["measured"]
     assert "U[0, 1)" in c14["conditions"] and "init check" in c14["conditions"]
     assert "two hidden layers" in c14["conditions"]
     assert "4/4 gradient bugs" in c14["measured"] and "5/5 bugs" in c14["measured"]

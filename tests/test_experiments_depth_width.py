@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from experiments import depth_width
-from xgnn_jax.experiment import CONDITIONAL, FAILS
+from xgnn_jax.studies import depth_width
+from xgnn_jax.study.verdict import CONDITIONAL, FAILS
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.3, 2.0])

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from experiments import framework_equivalence as fe
-from xgnn_jax import experiment
+from xgnn_jax.studies import framework_equivalence as fe
+from xgnn_jax.study.verdict import HOLDS
 
 
 def test_quick_study_finds_flax_and_core_equal_at_every_step(tmp_path, study_seed):
@@ -20,7 +20,7 @@ def test_quick_study_finds_flax_and_core_equal_at_every_step(tmp_path, study_see
         assert r["final_loss_mean"] < r["first_loss_mean"]  # the runs train
     # The quick config's verdict, and the numbers behind it: both routes take jax.grad from the same start in the
     # same compiled program, so the losses agree far inside the tolerances (bit for bit on CPU so far).
-    assert v["verdict"] == experiment.HOLDS, v["measured"]
+    assert v["verdict"] == HOLDS, v["measured"]
     for r in rows:
         assert r["ok"] and r["max_rel_diff"] <= 1e-3 * r["tolerance"], r
         if r["run"] in cfg.nnx_loop:

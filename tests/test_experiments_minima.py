@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from experiments import minima
-from xgnn_jax import critical, datasets
-from xgnn_jax.experiment import CONDITIONAL, FAILS, HOLDS
+from xgnn_jax.analysis import critical
+from xgnn_jax.data import datasets
+from xgnn_jax.studies import minima
+from xgnn_jax.study.verdict import CONDITIONAL, FAILS, HOLDS
 
 
 def test_parity_two_bits_is_xor_and_models_parse():

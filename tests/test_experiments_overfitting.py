@@ -3,14 +3,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from experiments import overfitting
-from xgnn_jax import experiment
+from xgnn_jax.studies import overfitting
+from xgnn_jax.study.verdict import CONDITIONAL
 
 
 def test_quick_study_reports_c16(tmp_path, study_seed):
     summary = overfitting.run(overfitting.Config(seed=study_seed), out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
-    assert v["claim"] == "C16" and v["verdict"] == experiment.CONDITIONAL
+    assert v["claim"] == "C16" and v["verdict"] == CONDITIONAL
     tests = summary["test_error_q25_50_75"]
     floor = summary["setting"]["noise_floor"]
     # No test error can beat the noise floor by much: a sanity check that the test error is measured on fresh data.

@@ -1,7 +1,8 @@
 import numpy as np
 
-from experiments import perceptron
-from xgnn_jax import experiment, neurons
+from xgnn_jax.analysis import neurons
+from xgnn_jax.studies import perceptron
+from xgnn_jax.study.verdict import CONDITIONAL, HOLDS
 
 
 def test_sigmoid_gate_thresholds_leave_every_input_off_the_threshold():
@@ -27,13 +28,13 @@ def test_quick_study_reports_c1_to_c5(tmp_path, study_seed):
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert set(verdicts) == {"C1", "C2", "C3", "C4", "C5"}
     for c in ("C1", "C3", "C4", "C5"):
-        assert verdicts[c]["verdict"] == experiment.HOLDS, verdicts[c]["measured"]
+        assert verdicts[c]["verdict"] == HOLDS, verdicts[c]["measured"]
     # The sigmoid gates are right with a margin (the book's AND theta = 2 would give exactly 1/2 at 11).
     gates = summary["gates"]
     assert gates["AND"]["book_theta_on_input"] and not gates["OR"]["book_theta_on_input"]
     assert all(g["sigmoid_margin"] > 0.4 for g in gates.values())
     # The loss is zero at w = b = 0 while every point is in M: the boundary condition of C2.
-    assert verdicts["C2"]["verdict"] == experiment.CONDITIONAL
+    assert verdicts["C2"]["verdict"] == CONDITIONAL
     assert summary["loss"]["boundary_cases"] == len(cfg.margins) * cfg.datasets_per_margin
     with np.load(tmp_path / "arrays.npz") as a:
         for choice in ("random", "cyclic"):

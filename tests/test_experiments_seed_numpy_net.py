@@ -1,7 +1,7 @@
 import numpy as np
 
-from experiments import seed_numpy_net
-from xgnn_jax import experiment
+from xgnn_jax.studies import seed_numpy_net
+from xgnn_jax.study.verdict import CONDITIONAL
 
 
 def test_numpy_loop_is_the_article_code_with_factor_two():
@@ -22,7 +22,7 @@ def test_numpy_loop_is_the_article_code_with_factor_two():
 def test_quick_study_reports_c13(tmp_path, study_seed):
     summary = seed_numpy_net.run(seed_numpy_net.Config(seed=study_seed), out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
-    assert v["claim"] == "C13" and v["verdict"] == experiment.CONDITIONAL
+    assert v["claim"] == "C13" and v["verdict"] == CONDITIONAL
     assert max(summary["max_relative_difference_float64"].values()) < 1e-8
     assert summary["article_typo"]["equals_correct_gradient_at_half_lr_bitwise"]
     assert max(summary["loss_end_over_start"]) < 1e-3

@@ -1,7 +1,7 @@
 import numpy as np
 
-from experiments import xor_networks
-from xgnn_jax.experiment import CONDITIONAL, HOLDS
+from xgnn_jax.studies import xor_networks
+from xgnn_jax.study.verdict import CONDITIONAL, HOLDS
 
 
 def test_quick_study_reports_c6_c7_and_exercise_5_7(tmp_path, study_seed):

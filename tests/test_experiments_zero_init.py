@@ -4,8 +4,8 @@ import math
 
 import numpy as np
 
-from experiments import zero_init
-from xgnn_jax import experiment
+from xgnn_jax.studies import zero_init
+from xgnn_jax.study.verdict import CONDITIONAL, HOLDS
 
 
 def test_quick_study_reports_c19_to_c24(tmp_path, study_seed):
@@ -17,10 +17,10 @@ def test_quick_study_reports_c19_to_c24(tmp_path, study_seed):
     # that pass a gradient at 0, C24 shallow nets: each condition is stated because the run measured it.
     for claim, word in (("C19", "balanced watermelon subset"), ("C21", "N(0, 1) biases"),
                         ("C23", "ReLU MLP"), ("C23", "each other"), ("C24", "deep ReLU")):
-        assert verdicts[claim]["verdict"] == experiment.CONDITIONAL, verdicts[claim]["measured"]
+        assert verdicts[claim]["verdict"] == CONDITIONAL, verdicts[claim]["measured"]
         assert word in verdicts[claim]["conditions"], verdicts[claim]["conditions"]
     for claim in ("C20", "C22"):
-        assert verdicts[claim]["verdict"] == experiment.HOLDS, verdicts[claim]["measured"]
+        assert verdicts[claim]["verdict"] == HOLDS, verdicts[claim]["measured"]
         assert verdicts[claim]["conditions"] == ""
 
     n = summary["numbers"]

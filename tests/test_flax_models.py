@@ -12,8 +12,9 @@ import optax
 import pytest
 from flax import nnx
 
-from xgnn_jax import flax_models as fm
-from xgnn_jax import mlp, restarts, train
+from xgnn_jax.core import mlp
+from xgnn_jax.engine import restarts, train
+from xgnn_jax.frameworks import flax_models as fm
 
 
 def _data(key, n=8, d_in=5, d_out=3, dtype=jnp.float32):
@@ -125,13 +126,13 @@ def test_bad_inputs_raise_clear_errors():
         spec.from_core((good[0], {"W": jnp.zeros((4, 2)), "b": jnp.zeros(3)}))
     with pytest.raises(ValueError, match=r"params\[0\]: expected keys \['W', 'b'\]"):
         spec.from_core(({"W": good[0]["W"]}, good[1]))
-    with pytest.raises(ValueError, match="module: expected a model from xgnn_jax.flax_models"):
+    with pytest.raises(ValueError, match="module: expected a model from xgnn_jax.frameworks.flax_models"):
         fm.split(nnx.Linear(2, 3, rngs=nnx.Rngs(0)))
     with pytest.raises(ValueError, match="h: expected positive"):
         fm.TwoLayerNet(5, 0, 3, rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match="units: expected the widths of the three Dense layers"):
         fm.KerasNet(5, (4, 3), rngs=nnx.Rngs(0))
-    with pytest.raises(ValueError, match="spec: expected an xgnn_jax.mlp.MLP"):
+    with pytest.raises(ValueError, match="spec: expected an xgnn_jax.core.mlp.MLP"):
         fm.FlaxMLP((5, 3), rngs=nnx.Rngs(0))
     with pytest.raises(ValueError, match=r"x: expected a batch of shape \(n, 5\)"):
         spec.apply(spec.from_core(good), jnp.zeros((2, 4)))

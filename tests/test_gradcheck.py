@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import gradcheck as gc
+from xgnn_jax.grads import gradcheck as gc
 
 
 def _quadratic(params, x):

@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import landscape
+from xgnn_jax.analysis import landscape
 
 
 def _quadratic(params, x, y):

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import neurons
-from xgnn_jax.mlp import MLP
+from xgnn_jax.analysis import neurons
+from xgnn_jax.core.mlp import MLP
 
 X = jnp.asarray(neurons.XOR_X)
 

@@ -1,4 +1,4 @@
-"""Execute every research notebook (jupytext percent-format ``experiments/notebooks/*.py``) so they cannot rot.
+"""Execute every research notebook (jupytext percent-format ``notebooks/*.py``) so they cannot rot.
 
 The notebooks read ``XGNN_NOTEBOOK_QUICK=1`` to shrink their sizes; they run in a fresh kernel with the working
 directory set to a temporary folder, so nothing is written into the repository.
@@ -12,7 +12,7 @@ import pytest
 jupytext = pytest.importorskip("jupytext")
 nbclient = pytest.importorskip("nbclient")
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "experiments" / "notebooks").glob("*.py"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.py"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

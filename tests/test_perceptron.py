@@ -5,8 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import datasets
-from xgnn_jax import perceptron as P
+from xgnn_jax.analysis import perceptron as P
+from xgnn_jax.data import datasets
 
 # Li Hang's worked example (Statistical Learning Methods, examples 2.1 and 2.2): x1 = (3, 3), x2 = (4, 3) positive,
 # x3 = (1, 1) negative; eta = 1, start at zero, always the first misclassified point in data order.

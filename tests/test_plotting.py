@@ -1,9 +1,9 @@
-"""Figure conventions: xgnn_jax.plotting refuses incomplete figures under XGNN_STRICT_FIGURES=1 (the test suite)."""
+"""Figure conventions: xgnn_jax.study.plotting refuses incomplete figures under XGNN_STRICT_FIGURES=1 (the test suite)."""
 
 import numpy as np
 import pytest
 
-from xgnn_jax import plotting
+from xgnn_jax.study import plotting
 
 
 def test_complete_figure_is_saved_as_png(tmp_path):

@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import restarts, train
-from xgnn_jax.mlp import MLP
+from xgnn_jax.core.mlp import MLP
+from xgnn_jax.engine import restarts, train
 
 ROOT = Path(__file__).resolve().parent.parent
 X_XOR = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32)
@@ -241,8 +241,8 @@ def test_chunks_without_a_manifest_are_not_touched(tmp_path):
 MULTI_DEVICE = """
 import jax, numpy as np
 from jax import numpy as jnp
-from xgnn_jax import restarts, train
-from xgnn_jax.mlp import MLP
+from xgnn_jax.engine import restarts, train
+from xgnn_jax.core.mlp import MLP
 assert jax.device_count() == 4, jax.devices()
 X = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32); Y = jnp.array([[0], [1], [1], [0]], jnp.float32)
 data = train.Data(X, Y)
@@ -288,7 +288,7 @@ jax.distributed.initialize(coordinator_address=f"127.0.0.1:{port}", num_processe
 import numpy as np
 sys.path.insert(0, "tests")
 from test_restarts import HP, tiny_run
-from xgnn_jax import restarts
+from xgnn_jax.engine import restarts
 assert jax.device_count() == 4 and jax.local_device_count() == 2
 res = restarts.sweep(tiny_run, 7, 19, HP, chunk_size=8, execution="vmap", out_dir=out + "/sweep", progress=False)
 assert res.n_devices == 4 and res.computed_chunks == [0, 1, 2]
@@ -342,7 +342,7 @@ def test_whole_train_results_use_their_own_divergence_flag_and_target_loss_is_ch
 
 
 def test_fused_kernel_is_not_used_for_what_it_does_not_implement():
-    from xgnn_jax import fused
+    from xgnn_jax.engine import fused
 
     data = train.Data(X_XOR, Y_XOR)
     for cfg in (train.TrainConfig(epochs=5, regularization="l2"), train.TrainConfig(epochs=5, record_grad_norm=False)):

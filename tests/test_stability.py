@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from xgnn_jax import stability
+from xgnn_jax.study import stability
 
 
 def test_seeds_and_levels_parse_ranges_and_lists():

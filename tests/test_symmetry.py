@@ -1,12 +1,14 @@
-"""Update masks and unit symmetry (xgnn_jax.symmetry) on small networks: C19-C21 checked directly."""
+"""Update masks and unit symmetry (xgnn_jax.analysis.symmetry) on small networks: C19-C21 checked directly."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import datasets, symmetry, train
-from xgnn_jax.mlp import MLP
+from xgnn_jax.analysis import symmetry
+from xgnn_jax.core.mlp import MLP
+from xgnn_jax.data import datasets
+from xgnn_jax.engine import train
 
 
 def _params(*layers):

@@ -4,8 +4,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from xgnn_jax import datasets, train
-from xgnn_jax.mlp import MLP, objective
+from xgnn_jax.core.mlp import MLP, objective
+from xgnn_jax.data import datasets
+from xgnn_jax.engine import train
 
 MODEL = MLP((2, 3, 1), hidden="sigmoid", output="sigmoid", bias_init="uniform(-1, 1)")
 
@@ -210,8 +211,8 @@ def test_run_from_given_params0_equals_run_from_its_own_init():
 def test_bad_inputs_get_clear_errors_and_ordinary_arrays_are_accepted():
     import numpy as np
 
-    from xgnn_jax import train as train_lib
-    from xgnn_jax.mlp import MLP as _MLP
+    from xgnn_jax.core.mlp import MLP as _MLP
+    from xgnn_jax.engine import train as train_lib
 
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])  # integer numpy data: converted, not a tracer error
     y = np.array([[0], [1], [1], [0]])

@@ -1,10 +1,25 @@
 """xgnn_jax: the classic theory of neural networks (chapter 5 of Zhou Zhihua's *Machine Learning*) in functional JAX.
 
-Layers, from the bottom up (see README.md):
-``activations``, ``losses``, ``initializers``, ``mlp``, ``metrics`` (pure functions on parameter pytrees);
-``backprop`` (hand-derived gradients checked against ``jax.grad``); ``data`` (shipped data sets);
-``train`` (one training run as one ``lax.scan``); ``restarts`` (many runs at once: vmap, chunks, devices);
-``experiment`` and ``report`` (results folders and the research report).
+What is where (each folder's ``__init__`` says more):
+
+=================  ==========================================================================================
+``core/``          pure functions on parameter pytrees: ``activations``, ``losses``, ``initializers``,
+                   ``metrics``, ``mlp`` (the multi-layer network), ``shortcut`` (direct input-output links),
+                   ``embedding`` (a net embedded in a wider one)
+``grads/``         gradients: ``backprop`` (hand-derived, beside ``jax.grad``), ``gradcheck`` (float64 and
+                   finite-difference checks, the bug zoo of C14)
+``engine/``        training: ``train`` (one run as one ``lax.scan``: ``make_run -> run(key, hparams)``),
+                   ``restarts`` (many runs: vmap, chunks, devices, resume), ``fused`` (tiny-network kernel)
+``data/``          ``datasets``: the chapter's data sets (watermelon 3.0, gates, XOR, synthetic), one container
+``analysis/``      the science on top: ``critical`` points, ``landscape`` slices, ``symmetry``, ``escape``
+                   strategies and their statistics, ``perceptron``, ``neurons`` (RBF, ART, SOM, cascade,
+                   Elman, Boltzmann), ``approximation``
+``frameworks/``    ``flax_models``: the article's models as Flax modules (and its PyTorch net) on the same engine
+``study/``         the study framework: ``registry`` (the Study description), ``verdict``, ``results`` (results folders), ``claims`` (C1-C24),
+                   ``report``, ``cli``, ``stability``, ``plotting``
+``studies/``       one module per study (config, a short ``run``, verdict rules, figures); found by the CLI at
+                   run time, never imported by the library
+=================  ==========================================================================================
 """
 
 __version__ = "0.1.0"

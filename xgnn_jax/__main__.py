@@ -1,3 +1,3 @@
-from xgnn_jax.cli import main
+from xgnn_jax.study.cli import main
 
 raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The science on top of the engine: critical points, landscapes, symmetries, escape strategies and their statistics, the perceptron, other neuron models (RBF, ART, SOM, cascade, Elman, Boltzmann), approximation."""

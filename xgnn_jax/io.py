@@ -1,0 +1,67 @@
+"""Writing files that a crash cannot leave half-written, and JSON for numpy/jax values.
+
+``atomic_write_bytes`` writes via a temporary file, ``fsync`` and ``os.replace``; ``write_json`` and ``write_npz``
+build on it; ``to_jsonable`` turns arrays, numpy scalars, dataclasses and paths into JSON values (NaN -> null,
+inf -> "inf").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy/jax scalars and arrays, dataclasses, tuples and paths into JSON-friendly values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, Mapping):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (np.generic,)):
+        obj = obj.item()
+    if hasattr(obj, "__array__") and not isinstance(obj, (str, bytes)):
+        arr = np.asarray(obj)
+        return to_jsonable(arr.item() if arr.ndim == 0 else arr.tolist())  # again: NaN/inf inside arrays
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder, ``fsync`` and ``os.replace``: a reader (or a sweep resumed after
+    a crash) sees the old file or the whole new one, never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(Path(path), (json.dumps(to_jsonable(obj), indent=2, allow_nan=False) + "\n").encode())
+
+
+def write_npz(path: Path, arrays: Mapping[str, Any]) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    atomic_write_bytes(Path(path), buf.getvalue())

@@ -1,0 +1,227 @@
+"""Do the verdicts move? Every study's quick setting at several seeds and XLA optimisation levels, claim by claim.
+
+``python -m xgnn_jax stability --seeds 0-4 --opt-levels 1,3`` runs ``run-all --seed N`` once per (level, seed) in a
+fresh process (XLA reads its flags when the backend starts), each into its own folder
+``<results>/stability/O<level>/seed<N>/``, then compares, for every claim, the verdict word and the verdict's
+``facts`` (the discrete findings its conditions name, see :class:`xgnn_jax.study.Verdict`) across the runs.
+A verdict "agrees" when every run gives the same word and the same facts.
+
+A run folder whose summaries were written by the same commit, flags and seed is reused, so an interrupted check
+resumes where it stopped. ``--isa AVX2`` caps the instruction set XLA's CPU backend uses
+(``--xla_cpu_max_isa``): an AVX-512 machine then rounds as an AVX2 machine does.
+
+The table goes to ``<results>/stability/STABILITY.md`` (and ``stability.json``); the report includes it as an
+appendix when it is there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from xgnn_jax.io import atomic_write_bytes, write_json
+from xgnn_jax.provenance import git_state
+
+FOLDER = "stability"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> ``[0, 1, 2, 3, 4]``; ``"0,3,7"`` -> ``[0, 3, 7]``; ranges and lists mix (``"0-2,9"``)."""
+    seeds: list[int] = []
+    for part in str(text).split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            if "-" in part:
+                lo, hi = (int(v) for v in part.split("-", 1))
+                if hi < lo:
+                    raise ValueError
+                seeds += list(range(lo, hi + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError:
+            raise SystemExit(f"--seeds: expected non-negative ints or ranges such as 0-4 or 0,3,7, got {text!r}") \
+                from None
+    if not seeds or min(seeds) < 0:
+        raise SystemExit(f"--seeds: expected non-negative ints or ranges such as 0-4 or 0,3,7, got {text!r}")
+    return sorted(set(seeds))
+
+
+def parse_levels(text: str) -> list[int]:
+    try:
+        levels = sorted({int(v) for v in str(text).split(",") if v.strip()})
+    except ValueError:
+        levels = []
+    if not levels or not all(0 <= v <= 3 for v in levels):
+        raise SystemExit(f"--opt-levels: expected XLA optimisation levels in 0-3 such as 1,3, got {text!r}")
+    return levels
+
+
+def xla_flags(level: int, isa: str | None, base: str | None = None) -> str:
+    """``XLA_FLAGS`` for one run: the caller's flags without any optimisation level or ISA cap, then ours."""
+    base = os.environ.get("XLA_FLAGS", "") if base is None else base
+    kept = [f for f in base.split() if not f.startswith(("--xla_backend_optimization_level",
+                                                          "--xla_cpu_max_isa"))]
+    kept.append(f"--xla_backend_optimization_level={level}")
+    if isa:
+        kept.append(f"--xla_cpu_max_isa={isa}")
+    return " ".join(kept)
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    level: int
+    seed: int
+    folder: Path
+
+    @property
+    def label(self) -> str:
+        return f"O{self.level}/s{self.seed}"
+
+
+def _is_current(folder: Path, study: str, seed: int, flags: str, commit: str | None) -> bool:
+    """True when ``folder/study`` holds a finished result of this commit, seed and flags (reused, not rerun)."""
+    try:
+        meta = json.loads((folder / study / "meta.json").read_text())
+        json.loads((folder / study / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return (meta.get("seed") == seed and meta.get("git_commit") == commit and not meta.get("git_dirty")
+            and meta.get("environment", {}).get("xla_flags", "").split() == flags.split())
+
+
+def run_matrix(studies: list[str], seeds: list[int], levels: list[int], results: Path, *, isa: str | None = None,
+               quiet: bool = True) -> list[Run]:
+    """Run every study at every (level, seed) in fresh processes; finished, current folders are reused."""
+    commit = git_state().get("git_commit")
+    runs = []
+    for level in levels:
+        for seed in seeds:
+            folder = results / FOLDER / f"O{level}{'_' + isa if isa else ''}" / f"seed{seed}"
+            runs.append(Run(level, seed, folder))
+            flags = xla_flags(level, isa)
+            todo = [s for s in studies if not _is_current(folder, s, seed, flags, commit)]
+            if not todo:
+                print(f"[stability] O{level} seed {seed}: reusing {folder}/", flush=True)
+                continue
+            print(f"[stability] O{level} seed {seed}: running {', '.join(todo)}", flush=True)
+            cmd = [sys.executable, "-m", "xgnn_jax", "run-all", "--seed", str(seed), "--results", str(folder),
+                   "--only", ",".join(todo)] + (["--quiet"] if quiet else [])
+            proc = subprocess.run(cmd, env={**os.environ, "XLA_FLAGS": flags})
+            if proc.returncode:
+                print(f"[stability] O{level} seed {seed}: run-all exited with {proc.returncode}", file=sys.stderr)
+    return runs
+
+
+def collect(runs: list[Run], studies: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(claim, study): {run label: (verdict, facts) or None}}`` from the runs' summaries."""
+    table: dict[tuple[str, str], dict[str, Any]] = {}
+    for run in runs:
+        for study in studies:
+            try:
+                summary = json.loads((run.folder / study / "summary.json").read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            for v in summary.get("verdicts", []):
+                table.setdefault((v["claim"], study), {})[run.label] = (v["verdict"], v.get("facts") or {})
+    for row in table.values():
+        for run in runs:
+            row.setdefault(run.label, None)
+    return table
+
+
+def _fmt_fact(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def compare(table: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (claim, study): whether the verdict word and every fact agree across runs, and the tallies."""
+    rows = []
+    for (claim, study), per_run in sorted(table.items(), key=lambda kv: (_claim_key(kv[0][0]), kv[0][1])):
+        got = {label: v for label, v in per_run.items() if v is not None}
+        missing = sorted(label for label, v in per_run.items() if v is None)
+        words = Counter(w for w, _ in got.values())
+        names = sorted({n for _, facts in got.values() for n in facts})
+        moving_facts = {}
+        for n in names:
+            tally = Counter(_fmt_fact(facts.get(n)) for _, facts in got.values())
+            if len(tally) > 1:
+                moving_facts[n] = dict(tally)
+        rows.append({"claim": claim, "study": study, "verdicts": dict(words), "facts": names,
+                     "moving_facts": moving_facts, "missing": missing,
+                     "agree": len(words) == 1 and not moving_facts and not missing,
+                     "per_run": {label: w for label, (w, _) in got.items()}})
+    return rows
+
+
+def _claim_key(cid: str):
+    head, _, tail = cid.partition(".")
+    num = int(head[1:]) if head[:1] == "C" and head[1:].isdigit() else 10**6
+    return (num, head, tail)
+
+
+def render(rows: list[dict[str, Any]], runs: list[Run], *, isa: str | None = None) -> str:
+    labels = [r.label for r in runs]
+    seeds = sorted({r.seed for r in runs})
+    levels = sorted({r.level for r in runs})
+    n_agree = sum(r["agree"] for r in rows)
+    lines = ["# Stability of the verdicts", "",
+             f"Every study's quick setting at seeds {', '.join(map(str, seeds))} and XLA optimisation levels "
+             f"{', '.join(map(str, levels))}{f' (instruction set capped at {isa})' if isa else ''}: "
+             f"{len(runs)} runs. A verdict agrees when every run gives the same word and the same facts.", "",
+             f"**{n_agree} of {len(rows)} verdicts agree.**", "",
+             "| claim | study | verdicts over the runs | facts compared | agrees |", "|---|---|---|---|---|"]
+    for r in rows:
+        words = ", ".join(f"{w} x{n}" for w, n in sorted(r["verdicts"].items(), key=lambda kv: -kv[1]))
+        if r["missing"]:
+            words += f"; missing in {len(r['missing'])}"
+        lines.append(f"| {r['claim']} | {r['study']} | {words} | {', '.join(r['facts']) or '-'} | "
+                     f"{'yes' if r['agree'] else '**no**'} |")
+    moving = [r for r in rows if not r["agree"]]
+    if moving:
+        lines += ["", "## What moves", ""]
+        for r in moving:
+            lines.append(f"- **{r['claim']}** ({r['study']}): "
+                         + "; ".join(f"{label}: {w}" for label, w in sorted(r["per_run"].items())))
+            for n, tally in r["moving_facts"].items():
+                lines.append(f"  - fact `{n}`: " + "; ".join(f"{v} x{k}" for v, k in tally.items()))
+    lines += ["", f"Runs: {', '.join(labels)}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, *, studies: dict | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m xgnn_jax stability", description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3,7 (default 0-4)")
+    p.add_argument("--opt-levels", default="1,3", help="XLA optimisation levels (default 1,3)")
+    p.add_argument("--only", default="", help="comma-separated study names (default: all)")
+    p.add_argument("--results", default="results", help="results folder (default: results)")
+    p.add_argument("--isa", default=None, help="cap XLA's CPU instruction set, e.g. AVX2 (default: the machine's)")
+    args = p.parse_args(argv)
+    seeds, levels = parse_seeds(args.seeds), parse_levels(args.opt_levels)
+    names = list(studies) if studies else []
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        unknown = [n for n in wanted if names and n not in names]
+        if unknown:
+            raise SystemExit(f"--only: unknown studies {unknown}; valid studies: {', '.join(names)}")
+        names = wanted
+    results = Path(args.results)
+    runs = run_matrix(names, seeds, levels, results, isa=args.isa)
+    rows = compare(collect(runs, names))
+    text = render(rows, runs, isa=args.isa)
+    out = results / FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out / "STABILITY.md", text.encode())
+    write_json(out / "stability.json", {"seeds": seeds, "opt_levels": levels, "isa": args.isa,
+                                                    "studies": names, "rows": rows})
+    print(text)
+    return 0 if all(r["agree"] for r in rows) else 1
