@@ -12,6 +12,19 @@ HOLDS, CONDITIONAL, FAILS, INCONCLUSIVE, NOT_MEASURED = VERDICTS
 
 
 @dataclasses.dataclass(frozen=True)
+class Number:
+    """One key number of a verdict, for the report's small table: ``value`` with an optional interval
+    ``[low, high]`` (say which in ``interval``, e.g. ``"95% Wilson"``, ``"IQR over 24 seeds"``) and a ``unit``."""
+
+    name: str
+    value: float | int | str
+    low: float | None = None
+    high: float | None = None
+    interval: str = ""
+    unit: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Verdict:
     """What a study concludes about one claim (``C1``-``C24``) or one further question (any other id).
 
@@ -23,6 +36,9 @@ class Verdict:
     ``facts`` are the discrete findings the verdict and its conditions rest on (booleans, category names, lists of
     names; no raw numbers), e.g. ``{"widest_worse": []}``: what must not move with the seed or the compiler. The
     stability check (``python -m xgnn_jax stability``) compares the verdict word and these facts across runs.
+
+    ``answer`` is the verdict in one plain sentence for a reader (no numbers dump); ``numbers`` are the few key
+    :class:`Number` s (with intervals) the report shows in a small table.
     """
 
     claim: str
@@ -33,6 +49,8 @@ class Verdict:
     conditions: str = ""
     figures: tuple[str, ...] = ()
     facts: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    answer: str = ""
+    numbers: tuple[Number, ...] = ()
 
     def __post_init__(self):
         if self.verdict not in VERDICTS[:4]:
@@ -48,8 +66,10 @@ class Verdict:
 
 def verdict(claim: str, ok: bool | None, question: str, measured: str, *, conditional: bool = False,
             conditions: str = "", setting: str = "", figures: Iterable[str] = (),
-            facts: Mapping[str, Any] | None = None) -> Verdict:
+            facts: Mapping[str, Any] | None = None, answer: str = "",
+            numbers: Iterable[Number] = ()) -> Verdict:
     """A :class:`Verdict` from a measured boolean: ``holds`` (or ``holds under conditions``) if ``ok``, ``does not
     hold`` if not, ``inconclusive`` if ``ok is None`` (the evidence could not decide)."""
     v = INCONCLUSIVE if ok is None else (CONDITIONAL if conditional else HOLDS) if ok else FAILS
-    return Verdict(claim, v, question, measured, setting, conditions, tuple(figures), dict(facts or {}))
+    return Verdict(claim, v, question, measured, setting, conditions, tuple(figures), dict(facts or {}), answer,
+                   tuple(numbers))
