@@ -348,3 +348,20 @@ def test_fused_kernel_is_not_used_for_what_it_does_not_implement():
     for cfg in (train.TrainConfig(epochs=5, regularization="l2"), train.TrainConfig(epochs=5, record_grad_norm=False)):
         assert fused.unsupported_reason(MLP((2, 2, 1)), data, cfg) is not None
         assert not hasattr(restarts.outcome_run(MLP((2, 2, 1)), data, cfg), "batched")
+
+
+def test_map_over_runs_a_function_per_row_of_data_through_the_sweep(tmp_path):
+    x = np.arange(12.0, dtype=np.float32).reshape(4, 3)
+
+    def fn(key, row, hp):
+        return {"s": row.sum() * hp["scale"], "u": jax.random.uniform(key)}
+
+    kw = dict(n_restarts=2, hparams={"scale": np.array([1.0, 2, 3, 4])}, progress=False, chunk_size=2)
+    r = restarts.map_over(fn, x, out_dir=tmp_path / "m", **kw)
+    np.testing.assert_allclose(r["s"][:, 0], x.sum(1) * np.array([1, 2, 3, 4]))
+    assert r["s"].shape == (4, 2) and not r.diverged.any()
+    np.testing.assert_array_equal(r["u"][0], r["u"][3])  # common random numbers across rows
+    again = restarts.map_over(fn, x, out_dir=tmp_path / "m", **kw)
+    assert again.computed_chunks == [] and np.array_equal(again["s"], r["s"])
+    with pytest.raises(ValueError, match="inputs"):
+        restarts.map_over(fn, {"a": np.zeros(3), "b": np.zeros(4)})

@@ -763,3 +763,40 @@ def _call(program, mesh, seed, rid, hp_chunk, multi_process):
 def _check_int(name: str, value: Any, *, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name}: expected an int >= {minimum}, got {value!r}")
+
+
+def map_over(fn: Callable, inputs: Any, *, seed: int = 0, n_restarts: int = 1,
+             hparams: Mapping[str, Any] | None = None, **sweep_kwargs: Any) -> SweepResult:
+    """Run ``fn(key, row, hparams)`` for every row of ``inputs`` through :func:`sweep` (chunked, sharded,
+    resumable with ``out_dir``, diverged rows counted), for computations over data sets, grids of structures
+    given as arrays, or start points rather than over hyperparameters alone.
+
+    ``inputs`` is a pytree of arrays sharing a leading axis ``N`` (row ``n`` is ``tree_map(lambda a: a[n])``);
+    ``hparams`` are optional per-row scalars ``{name: (N,) array}`` (or scalars, the same for every row). Each row
+    runs ``n_restarts`` restarts with the keys ``fold_in(key(seed), i)``: the same keys for every row (common
+    random numbers, as across the points of a :func:`sweep` grid). Outcomes have shape ``(N, n_restarts, ...)``;
+    the grid column ``row`` (in :meth:`SweepResult.table`) names the row.
+    """
+    leaves = jax.tree.leaves(inputs)
+    if not leaves:
+        raise ValueError("inputs: expected a pytree of arrays with a leading axis, got no arrays")
+    sizes = {np.shape(a)[0] if np.ndim(a) else None for a in leaves}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError(f"inputs: expected arrays sharing one leading axis, got leading sizes {sorted(map(str, sizes))}")
+    n = sizes.pop()
+    if n < 1:
+        raise ValueError("inputs: expected at least one row")
+    extra = dict(hparams or {})
+    if "row" in extra:
+        raise ValueError("hparams: the name 'row' is reserved for the row index")
+    consts = jax.tree.map(jnp.asarray, inputs)
+
+    def run(key, hp):
+        hp = dict(hp)
+        row = jax.tree.map(lambda a: a[hp["row"]], consts)
+        r = hp.pop("row")
+        del r
+        return fn(key, row, hp)
+
+    grid_hp = {"row": np.arange(n, dtype=np.int32), **extra}
+    return sweep(run, seed, n_restarts, grid_hp, **sweep_kwargs)
