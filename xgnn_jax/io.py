@@ -65,3 +65,20 @@ def write_npz(path: Path, arrays: Mapping[str, Any]) -> None:
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
     atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def write_csv(path: Path, columns: Mapping[str, Any]) -> None:
+    """Write ``{column: 1-D values of one length}`` as a CSV file with a header row (atomically)."""
+    import csv
+
+    cols = {str(k): np.asarray(v).reshape(-1) for k, v in columns.items()}
+    lengths = {k: v.size for k, v in cols.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(f"columns: expected columns of one length, got {lengths}")
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(cols))
+    n = next(iter(lengths.values()), 0)
+    for i in range(n):
+        w.writerow([v[i].item() if hasattr(v[i], "item") else v[i] for v in cols.values()])
+    atomic_write_bytes(Path(path), buf.getvalue().encode())

@@ -22,18 +22,21 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from xgnn_jax.io import to_jsonable, write_json, write_npz
+from xgnn_jax.io import to_jsonable, write_csv, write_json, write_npz
 from xgnn_jax.provenance import environment, git_state, versions
 from xgnn_jax.study.registry import Study
 
 
 def finish(study: Study, config: Any, summary: dict, out_dir: str | Path | None, *,
            arrays: Mapping[str, Any] | None = None, wall_time_s: float | None = None,
-           seed: int | None = None, extra_meta: Mapping[str, Any] | None = None) -> dict:
+           seed: int | None = None, extra_meta: Mapping[str, Any] | None = None,
+           tables: Mapping[str, Mapping[str, Any]] | None = None) -> dict:
     """The last line of every study's ``run``: returns the JSON-ready summary and, when ``out_dir`` is given,
     writes ``config.json``, ``meta.json``, ``arrays.npz`` and ``summary.json`` there.
 
     ``summary`` holds the measured numbers; its ``"verdicts"`` entry is a list of :class:`Verdict`.
+    ``tables`` are written as ``<name>.csv``: ``{name: {column: 1-D values of one length}}`` (e.g. one row per
+    restart with named columns, :meth:`xgnn_jax.engine.restarts.SweepResult.table`), for a user to filter or plot.
     Figures are saved by the study itself (see :func:`xgnn_jax.study.plotting.save`) and named in the verdicts.
     """
     body = to_jsonable({"study": study.name, "title": study.title, "claims": list(study.claims),
@@ -57,6 +60,8 @@ def finish(study: Study, config: Any, summary: dict, out_dir: str | Path | None,
     write_json(out / "meta.json", meta)
     if arrays:
         write_npz(out / "arrays.npz", arrays)
+    for name, cols in (tables or {}).items():
+        write_csv(out / f"{name}.csv", cols)
     write_json(out / "summary.json", body)
     return body
 
