@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -10,7 +12,7 @@ from xgnn_jax.io import to_jsonable
 from xgnn_jax.study import cli, report, results
 from xgnn_jax.study.claims import CLAIMS
 from xgnn_jax.study.cli import parse_config
-from xgnn_jax.study.registry import Study
+from xgnn_jax.study.registry import ConfigError, Study, check_config, run_study
 from xgnn_jax.study.verdict import Verdict, verdict
 
 
@@ -96,3 +98,189 @@ def test_to_jsonable_handles_arrays_and_non_finite():
                                   "e": np.array([np.nan, 1.0, np.inf]), "f": np.array(np.nan)})
     assert out == {"a": [0, 1, 2], "b": 1.5, "c": None, "d": [1, 2], "e": [None, 1.0, "inf"], "f": None}
     json.dumps(out, allow_nan=False)
+
+
+# ---------------------------------------------------------------------------------------------- config checks
+@dataclasses.dataclass(frozen=True)
+class RangedConfig:
+    RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {"sharpness": (0.0, 10.0), "lams": (0, 1)}
+    seed: int = 0
+    seeds: int = 2
+    lr: float = 0.5
+    sharpness: float = 1.0
+    lams: tuple[float, ...] = (0.5, 0.9)
+    threshold: float = 0.5
+
+
+CALLS = []
+
+
+def _counting_run(config, out_dir=None, progress=True):
+    CALLS.append(config)
+    return _tiny_run(config, out_dir, progress)
+
+
+COUNTING = Study("tiny", "A tiny study", ("C1",), TinyConfig, _counting_run)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--lr", "nan"], r"config\.lr \(--lr\): nan is not a finite number"),
+    (["--lr", "inf"], r"config\.lr \(--lr\): inf is not a finite number"),
+    (["--lr", "-1"], r"config\.lr \(--lr\): -1\.0 is outside \(0, inf\) \(a learning rate\)"),
+    (["--lr", "0"], r"--lr.*outside \(0, inf\)"),
+    (["--seeds", "-3"], r"config\.seeds \(--seeds\): -3 is outside \[1, inf\) \(a count\)"),
+    (["--seeds", "0"], r"config\.seeds \(--seeds\): 0 is outside \[1, inf\)"),
+    (["--seed", "-1"], r"config\.seed \(--seed\): -1 is outside \[0, 4.29\d+e\+09\] \(a seed\)"),
+    (["--sizes", "2", "nan", "1"], None),  # tyro refuses a float for an int field itself
+])
+def test_invalid_cli_values_are_rejected_before_the_study_runs(tmp_path, argv, match):
+    CALLS.clear()
+    if match is None:
+        with pytest.raises(SystemExit):
+            parse_config(COUNTING, argv)
+        return
+    cfg, _ = parse_config(COUNTING, argv)
+    with pytest.raises(ConfigError, match=match):
+        run_study(COUNTING, cfg, results_root=tmp_path, progress=False)
+    assert CALLS == [] and not any(tmp_path.iterdir())  # nothing ran, nothing was written
+
+
+def test_ranges_replace_the_name_rules_and_apply_to_every_element():
+    check_config(RangedConfig())
+    check_config(RangedConfig(sharpness=10.0, lams=(0.0, 1.0)))  # inclusive bounds
+    with pytest.raises(ConfigError, match=r"config\.sharpness \(--sharpness\): 11\.0 is outside \[0, 10\]"):
+        check_config(RangedConfig(sharpness=11.0))
+    with pytest.raises(ConfigError, match=r"config\.lams .* holds 1\.5, which is outside \[0, 1\]"):
+        check_config(RangedConfig(lams=(0.5, 1.5)))
+    with pytest.raises(ConfigError, match=r"config\.lams .* holds nan, not a finite number"):
+        check_config(RangedConfig(lams=(0.5, float("nan"))))
+    with pytest.raises(ConfigError, match=r"threshold.*\[0, 1\]"):
+        check_config(RangedConfig(threshold=1.5))
+    with pytest.raises(ConfigError, match=r"threshold.*not a finite"):
+        check_config(RangedConfig(threshold=float("nan")))
+
+    @dataclasses.dataclass(frozen=True)
+    class Typo:
+        RANGES: ClassVar[dict] = {"lrr": (0, 1)}
+        lr: float = 0.1
+
+    with pytest.raises(ConfigError, match="lrr"):
+        check_config(Typo())
+    with pytest.raises(ConfigError, match="TinyConfig"):
+        TINY.check(RangedConfig())
+
+
+def test_every_study_default_config_passes_the_checks():
+    studies = cli.discover()
+    assert len(studies) >= 5
+    for study in studies.values():
+        study.check(study.quick_config())
+        study.check(study.full_config())
+
+
+# ---------------------------------------------------------------------------------------------- atomic folders
+def _figure_run(config, out_dir=None, progress=True):
+    if out_dir is not None:
+        (Path(out_dir) / "loss.png").write_bytes(f"figure lr={config.lr}".encode())
+    losses = np.linspace(1.0, 0.0, config.seeds) * config.lr
+    v = verdict("C1", True, "q", f"lr {config.lr}", figures=("loss.png",))
+    return results.finish(FIG, config, {"verdicts": [v], "lr": config.lr}, out_dir, arrays={"loss": losses},
+                          tables={"per_restart": {"loss": losses}}, wall_time_s=0.01)
+
+
+FIG = Study("fig", "A study with a figure", ("C1",), TinyConfig, _figure_run)
+
+
+def test_run_study_publishes_a_whole_folder_and_check_folder_finds_mixes(tmp_path):
+    run_study(FIG, TinyConfig(lr=0.5), results_root=tmp_path, progress=False)
+    link = tmp_path / "fig"
+    assert link.is_symlink() and results.check_folder(link) == []
+    first = link.resolve()
+    assert {p.name for p in link.iterdir()} == {"config.json", "meta.json", "arrays.npz", "summary.json",
+                                                 "loss.png", "per_restart.csv"}
+    meta = json.loads((link / "meta.json").read_text())
+    assert set(meta["files"]) == {"config.json", "arrays.npz", "summary.json", "loss.png", "per_restart.csv"}
+    assert (link / "loss.png").read_bytes() == b"figure lr=0.5"  # the study's figure is in the published folder
+    run_study(FIG, TinyConfig(lr=2.0), results_root=tmp_path, progress=False)
+    second = link.resolve()
+    assert second != first and first.exists()  # the previous run is kept for readers still in it
+    assert json.loads((link / "summary.json").read_text())["lr"] == 2.0 and results.check_folder(link) == []
+    run_study(FIG, TinyConfig(lr=3.0), results_root=tmp_path, progress=False)
+    assert not first.exists() and second.exists()  # older runs are pruned
+    # A mix, as left by a kill between two files of a plain folder: named, file by file.
+    (link / "config.json").write_bytes((second / "config.json").read_bytes())
+    (link / "old.png").write_bytes(b"x")
+    (link / "arrays.npz").unlink()
+    problems = results.check_folder(link)
+    assert any(p.startswith("config.json differs") for p in problems), problems
+    assert any(p.startswith("arrays.npz is recorded") for p in problems)
+    assert any(p.startswith("old.png is not part of run") for p in problems)
+    assert results.check_folder(tmp_path / "nope") == [f"{tmp_path / 'nope'}: no such results folder"]
+
+
+def test_a_failing_study_leaves_the_old_results_and_no_staging_folder(tmp_path):
+    run_study(FIG, TinyConfig(lr=0.5), results_root=tmp_path, progress=False)
+
+    def broken(config, out_dir=None, progress=True):
+        (Path(out_dir) / "loss.png").write_bytes(b"half")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run_study(Study("fig", "x", ("C1",), TinyConfig, broken), TinyConfig(), results_root=tmp_path,
+                  progress=False)
+    assert (tmp_path / "fig" / "loss.png").read_bytes() == b"figure lr=0.5"
+    assert len(list((tmp_path / ".runs" / "fig").iterdir())) == 1
+    with pytest.raises(RuntimeError, match="without calling results.finish"):
+        run_study(Study("fig", "x", ("C1",), TinyConfig, lambda c, out_dir=None, progress=True: {}),
+                  TinyConfig(), results_root=tmp_path, progress=False)
+
+
+def test_a_plain_legacy_folder_is_kept_as_a_run_and_replaced_by_the_link(tmp_path):
+    (tmp_path / "fig").mkdir(parents=True)
+    (tmp_path / "fig" / "summary.json").write_text("{}")
+    assert "meta.json is missing" in results.check_folder(tmp_path / "fig")
+    run_study(FIG, TinyConfig(lr=0.5), results_root=tmp_path, progress=False)
+    assert (tmp_path / "fig").is_symlink() and results.check_folder(tmp_path / "fig") == []
+    legacy = [d for d in (tmp_path / ".runs" / "fig").iterdir() if d.name.startswith("legacy-")]
+    assert len(legacy) == 1 and (legacy[0] / "summary.json").read_text() == "{}"
+
+
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+import test_experiment_framework as t
+from xgnn_jax.study import registry, results
+point, root = sys.argv[1], sys.argv[2]
+real_write_json, real_symlink = results.write_json, results.os.symlink
+def write_json(path, obj):
+    if Path(path).name == point:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_write_json(path, obj)
+def symlink(src, dst):
+    if point == "link" and ".link-" in str(dst):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_symlink(src, dst)
+results.write_json, results.os.symlink = write_json, symlink
+registry.run_study(t.FIG, t.TinyConfig(lr=2.0), results_root=root, progress=False)
+"""
+
+
+@pytest.mark.parametrize("point", ["config.json", "summary.json", "meta.json", "link"])
+def test_a_kill_between_the_files_of_a_results_folder_leaves_the_old_folder_whole(tmp_path, point):
+    import signal
+    import subprocess
+    import sys
+
+    run_study(FIG, TinyConfig(lr=0.5), results_root=tmp_path, progress=False)
+    before = {p.name: p.read_bytes() for p in (tmp_path / "fig").iterdir()}
+    root = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-c", KILLED, point, str(tmp_path)], cwd=root, capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "fig").iterdir()} == before
+    assert results.check_folder(tmp_path / "fig") == []
+    # the next run prunes the killed run's staging folder (its process is gone) and publishes
+    run_study(FIG, TinyConfig(lr=3.0), results_root=tmp_path, progress=False)
+    assert len(list((tmp_path / ".runs" / "fig").iterdir())) == 2
+    assert json.loads((tmp_path / "fig" / "summary.json").read_text())["lr"] == 3.0
