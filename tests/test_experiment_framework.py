@@ -81,9 +81,9 @@ def test_report_lists_every_claim_and_marks_unmeasured(tmp_path):
     TINY.run(TinyConfig(), out_dir=tmp_path / "tiny")
     text = report.write_report(tmp_path).read_text()
     for cid in CLAIMS:
-        assert f"| {cid} |" in text
-    assert "| C1 | M-P neuron | **holds** | [tiny](tiny/) | Are losses non-negative? |" in text
-    assert "| C2 | Perceptron model | not yet measured | - | - |" in text
+        assert f"| [{cid}](#claim-{cid.lower()}) |" in text
+    assert "| [C1](#claim-c1) | M-P neuron | **holds** | - | [tiny](tiny/) |" in text
+    assert "| [C2](#claim-c2) | Perceptron model | **not yet measured** | - | - |" in text
 
 
 def test_cli_rejects_unknown_study_and_command():

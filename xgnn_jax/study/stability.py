@@ -196,32 +196,33 @@ def render(rows: list[dict[str, Any]], runs: list[Run], *, isa: str | None = Non
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None, *, studies: dict | None = None) -> int:
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m xgnn_jax stability", description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", default="0-4", help="seeds, e.g. 0-4 or 0,3,7 (default 0-4)")
-    p.add_argument("--opt-levels", default="1,3", help="XLA optimisation levels (default 1,3)")
-    p.add_argument("--only", default="", help="comma-separated study names (default: all)")
-    p.add_argument("--results", default="results", help="results folder (default: results)")
-    p.add_argument("--isa", default=None, help="cap XLA's CPU instruction set, e.g. AVX2 (default: the machine's)")
-    args = p.parse_args(argv)
-    seeds, levels = parse_seeds(args.seeds), parse_levels(args.opt_levels)
+def check(*, seeds: str = "0-4", opt_levels: str = "1,3", only: str = "", results: str | Path = "results",
+          isa: str | None = None, studies: dict | None = None) -> int:
+    """The ``stability`` command (its flags are parsed by :mod:`xgnn_jax.study.cli`): run the matrix, compare,
+    write ``STABILITY.md`` and ``stability.json``; 0 when every verdict agrees, else 1."""
+    seed_list, levels = parse_seeds(seeds), parse_levels(opt_levels)
     names = list(studies) if studies else []
-    if args.only:
-        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+    if only:
+        wanted = [n.strip() for n in only.split(",") if n.strip()]
         unknown = [n for n in wanted if names and n not in names]
         if unknown:
             raise SystemExit(f"--only: unknown studies {unknown}; valid studies: {', '.join(names)}")
         names = wanted
-    results = Path(args.results)
-    runs = run_matrix(names, seeds, levels, results, isa=args.isa)
+    results = Path(results)
+    runs = run_matrix(names, seed_list, levels, results, isa=isa)
     rows = compare(collect(runs, names))
-    text = render(rows, runs, isa=args.isa)
+    text = render(rows, runs, isa=isa)
     out = results / FOLDER
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "STABILITY.md", text.encode())
-    write_json(out / "stability.json", {"seeds": seeds, "opt_levels": levels, "isa": args.isa,
-                                                    "studies": names, "rows": rows})
+    write_json(out / "stability.json", {"seeds": seed_list, "opt_levels": levels, "isa": isa,
+                                        "studies": names, "rows": rows})
     print(text)
     return 0 if all(r["agree"] for r in rows) else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m xgnn_jax stability ...`` (the one parser lives in :mod:`xgnn_jax.study.cli`)."""
+    from xgnn_jax.study import cli
+
+    return cli.main(["stability", *(sys.argv[1:] if argv is None else argv)])

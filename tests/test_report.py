@@ -1,0 +1,199 @@
+"""The report (Markdown and HTML) from small fake results folders, and the CLI's timing and setting records."""
+
+import base64
+import dataclasses
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from xgnn_jax.study import cli, report, results
+from xgnn_jax.study.claims import CLAIMS
+from xgnn_jax.study.registry import Study, run_study
+from xgnn_jax.study.verdict import Number, verdict
+
+# A valid 1x1 PNG: the report embeds figures, it does not draw them.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cfg:
+    seed: int = 0
+    seeds: int = 4
+    lr: float = 0.5
+
+    ESTIMATED_SECONDS = {"quick": 7, "full": 70}
+
+    @classmethod
+    def full(cls):
+        return cls(seeds=100)
+
+
+def _run_a(config, out_dir=None, progress=True):
+    if out_dir is not None:
+        for f in ("errors.png", "extra.png"):
+            (Path(out_dir) / f).write_bytes(PNG)
+    vs = [verdict("C8", True, "Does one wide layer approximate sin?", "width 4: 0.1; width 64: 0.01",
+                  conditional=True, conditions="trained with lr 0.5 only; widths up to 64",
+                  figures=("errors.png",), answer="Yes: the error falls as the layer widens.",
+                  numbers=(Number("median error at width 64", 0.0123, 0.01, 0.015, "IQR over 4 seeds"),)),
+          verdict("C17", True, "Does GD stop in local minima?", "12 of 128 restarts stuck; escape costs ...",
+                  figures=("errors.png",)),
+          verdict("C17.traps", True, "Are the stuck points true minima?", "12 of 128 restarts stuck; escape costs ...")]
+    return results.finish(A, config, {"verdicts": vs}, out_dir, wall_time_s=0.1)
+
+
+def _run_b(config, out_dir=None, progress=True):
+    vs = [verdict("C8", False, "Are several layers easier to train than one very wide one?",
+                  "deep 0.01 vs wide 0.02", numbers=(Number("success rate", 0.75, 0.5, 0.9, "95% Wilson"),))]
+    return results.finish(B, config, {"verdicts": vs}, out_dir, wall_time_s=0.1)
+
+
+A = Study("study_a", "Study A", ("C8", "C17"), Cfg, _run_a, order=1)
+B = Study("study_b", "Study B", ("C8",), Cfg, _run_b, order=2)
+STUDIES = {"study_a": A, "study_b": B}
+
+
+@pytest.fixture
+def folder(tmp_path):
+    run_study(A, Cfg(), results_root=tmp_path, progress=False)
+    run_study(B, Cfg(lr=4.0), results_root=tmp_path, progress=False)
+    return tmp_path
+
+
+def test_reconcile_keeps_the_same_word_or_the_weaker_one():
+    holds, cond = {"verdict": "holds"}, {"verdict": "holds under conditions"}
+    fails = {"verdict": "does not hold"}
+    assert report.reconcile([("a", holds), ("b", holds)])[0] == "holds"
+    assert report.reconcile([("a", holds), ("b", cond)])[0] == "holds under conditions"
+    word, note = report.reconcile([("a", cond), ("b", fails)])
+    assert word == "does not hold" and "`a`" in note and "`b`" in note and "weaker" in note
+
+
+def test_answer_falls_back_to_a_sentence_from_word_and_question():
+    assert report.answer_of({"answer": "Yes.", "verdict": "holds"}) == "Yes."
+    assert report.answer_of({"verdict": "does not hold", "question": "Is it linear?"}) == "No: is it linear."
+
+
+def test_markdown_reads_claim_by_claim(folder):
+    text = report.write_report(folder, studies=STUDIES).read_text()
+    for cid in CLAIMS:
+        assert f"| [{cid}](#claim-{cid.lower()}) |" in text
+    # the full question (no "..." cut) and the condition in a few words, in the at-a-glance table
+    assert "| [C17.traps](#claim-c17-traps) | Are the stuck points true minima? | **holds** |" in text
+    assert "| **holds under conditions** | trained with lr 0.5 only |" not in text  # C8 is reconciled...
+    assert re.search(r"\| \[C8\]\(#claim-c8\) \| Universal approximation \| \*\*does not hold\*\* \| "
+                     r"trained with lr 0.5 only \|", text)
+    assert "Measured by 2 studies that differ" in text and "#### Part 2: `study_b`" in text
+    assert "| median error at width 64 | 0.0123 | 0.01 to 0.015 (IQR over 4 seeds) |" in text
+    assert "Yes: the error falls as the layer widens." in text
+    assert "- trained with lr 0.5 only\n- widths up to 64" in text  # conditions as a list
+    assert text.count("](study_a/errors.png)") == 1  # each figure once...
+    assert "shown under [C8](#claim-c8)" in text  # ...and pointed to from the other claim
+    assert "](study_a/extra.png)" in text  # a figure no verdict names still appears once
+    assert "The same measurement as [C17](#claim-c17)" in text  # no repeated text
+    assert "<details>" in text and "</details>" in text
+
+
+def test_provenance_names_setting_commit_and_overrides(folder):
+    text = report.write_report(folder, studies=STUDIES).read_text()
+    assert "| setting | quick; run with overridden options: `study_b` |" in text
+    assert "quick with overrides lr=4.0" in text
+    for what in ("| commit |", "| versions | jax ", "| devices |", "| seeds | 0 |", "| date |"):
+        assert what in text
+    meta = json.loads((folder / "study_a" / "meta.json").read_text())
+    meta.update(mode="full", overrides={})  # the CLI's record wins over the config comparison
+    (folder / "study_a" / "meta.json").write_text(json.dumps(meta))
+    text = report.write_report(folder, studies=STUDIES).read_text()
+    assert "mixed: full (1 studies), quick (1 studies)" in text
+
+
+def test_inconsistent_folder_is_flagged_and_missing_folder_is_an_error(folder, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "discover", lambda: STUDIES)
+    (folder / "study_b" / "stray.txt").write_text("left from another run")
+    text = report.write_report(folder, studies=STUDIES).read_text()
+    assert "Inconsistent results folders" in text and "stray.txt" in text
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        report.write_report(tmp_path / "nope")
+    with pytest.raises(SystemExit, match="no such folder"):
+        cli.main(["report", "--results", str(tmp_path / "nope")])
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.hrefs, self.imgs, self.claims, self.rows = set(), [], [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "id" in a:
+            self.ids.add(a["id"])
+        if tag == "a" and "href" in a:
+            self.hrefs.append(a["href"])
+        if tag == "img":
+            self.imgs.append(a)
+        if tag == "section" and "data-claim" in a:
+            self.claims.append(a["data-claim"])
+        if tag == "tr" and "data-verdict" in a:
+            self.rows += 1
+
+
+def test_html_is_self_contained_with_every_claim_and_figure_and_no_broken_link(folder):
+    report.write_report(folder, studies=STUDIES)
+    page = (folder / "REPORT.html").read_text()
+    p = _Links()
+    p.feed(page)
+    assert set(CLAIMS) <= set(p.claims) and {"C17.traps"} <= set(p.claims)
+    assert p.rows == len(p.claims)  # one row per claim in the filterable table
+    assert sorted(i["data-figure"] for i in p.imgs) == ["study_a/errors.png", "study_a/extra.png"]
+    assert all(i["src"].startswith("data:image/png;base64,") for i in p.imgs)
+    for href in p.hrefs:
+        if href.startswith("#"):
+            assert href[1:] in p.ids, href
+        else:
+            assert not re.match(r"^[a-z]+://", href) and (folder / href).is_file(), href
+    assert "function filt()" in page and "function sortBy(" in page
+
+
+def test_cli_records_setting_and_timing_and_prints_verdicts(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "discover", lambda: STUDIES)
+    assert cli.main(["run", "study_b", "--lr", "2", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "C8" in out and "DOES NOT HOLD" in out and "success rate: 0.75 [0.5 to 0.9 (95% Wilson)]" in out
+    meta = json.loads((tmp_path / "study_b" / "meta.json").read_text())
+    assert meta["mode"] == "quick" and meta["overrides"] == {"lr": 2.0}
+    assert results.check_folder(tmp_path / "study_b") == []  # adding the setting keeps the folder whole
+    assert not (tmp_path / cli.TIMINGS).exists()  # an overridden run is not a timing of the quick setting
+    assert cli.main(["run-all", "--only", "study_a", "--seed", "2", "--results", str(tmp_path), "--quiet"]) == 0
+    timings = json.loads((tmp_path / cli.TIMINGS).read_text())
+    assert set(timings) == {"study_a"} and timings["study_a"]["quick"] >= 0
+    assert cli.estimate(A, "quick", timings)[1] == "measured" and cli.estimate(B, "full", timings) == (70.0,
+                                                                                                       "estimated")
+    assert (tmp_path / "REPORT.html").is_file()
+
+
+def test_cli_reports_a_failing_study_and_still_runs_the_others(tmp_path, capsys, monkeypatch):
+    def boom(config, out_dir=None, progress=True):
+        raise RuntimeError("boom")
+
+    broken = Study("broken", "Broken", ("C1",), Cfg, boom, order=0)
+    monkeypatch.setattr(cli, "discover", lambda: {"broken": broken, **STUDIES})
+    assert cli.main(["run-all", "--results", str(tmp_path), "--quiet"]) == 1
+    assert (tmp_path / "study_a" / "summary.json").is_file() and (tmp_path / "study_b" / "summary.json").is_file()
+    text = (tmp_path / "REPORT.md").read_text()
+    assert "## Studies that failed in this run" in text and "`broken`: RuntimeError('boom')" in text
+    assert cli.main(["run", "broken", "--results", str(tmp_path)]) == 1
+
+
+def test_help_names_full_and_results(capsys, monkeypatch):
+    monkeypatch.setattr(cli, "discover", lambda: STUDIES)
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    top = capsys.readouterr().out
+    assert "--full" in top and "--results" in top
+    with pytest.raises(SystemExit):
+        cli.main(["run", "study_a", "--help"])
+    helptext = capsys.readouterr().out
+    assert "--full" in helptext and "--results" in helptext and "--seeds" in helptext
