@@ -24,7 +24,7 @@ def versions() -> dict[str, str]:
 
 def git_state() -> dict[str, Any]:
     """The commit of the code that ran, and whether tracked files had uncommitted changes (``dirty``)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]  # the repository (this file is xgnn_jax/provenance.py)
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=5).stdout.strip()
