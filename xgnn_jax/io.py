@@ -2,7 +2,7 @@
 
 ``atomic_write_bytes`` writes via a temporary file, ``fsync`` and ``os.replace``; ``write_json`` and ``write_npz``
 build on it; ``to_jsonable`` turns arrays, numpy scalars, dataclasses and paths into JSON values (NaN -> null,
-inf -> "inf").
+inf -> "inf"); :class:`FolderLock` makes a folder one writer's at a time (``fcntl.flock``).
 """
 
 from __future__ import annotations
@@ -82,3 +82,60 @@ def write_csv(path: Path, columns: Mapping[str, Any]) -> None:
     for i in range(n):
         w.writerow([v[i].item() if hasattr(v[i], "item") else v[i] for v in cols.values()])
     atomic_write_bytes(Path(path), buf.getvalue().encode())
+
+
+class FolderInUse(RuntimeError):
+    """Raised by :class:`FolderLock` when another process holds the folder's lock."""
+
+
+class FolderLock:
+    """An exclusive lock on a folder, held from :meth:`acquire` to :meth:`release` (or as a context manager):
+    ``fcntl.flock`` on ``<folder>/<name>``, so the kernel drops it when the holder dies (even by SIGKILL) and a
+    stale lock file never blocks. The holder writes ``pid host time`` into the file so that a second process can
+    say who holds it; the file is emptied, never deleted, on release (deleting a lock file races with a process
+    about to lock it). ``what`` names the folder's use in the error."""
+
+    def __init__(self, folder: str | os.PathLike, name: str = ".lock", what: str = "folder"):
+        self.path = Path(folder) / name
+        self.what = what
+        self.fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        import fcntl
+        import socket
+        import time
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 512).decode(errors="replace").strip() or "a process that has not yet written its id"
+            os.close(fd)
+            raise FolderInUse(f"{self.path.parent}: this {self.what} is in use by another process ({holder}); "
+                              "two writers would mix their files. Wait for it to finish, or use another "
+                              "folder.") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%dT%H:%M:%S')}"
+                 .encode())
+        os.fsync(fd)
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        import fcntl
+
+        try:
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc) -> None:
+        self.release()

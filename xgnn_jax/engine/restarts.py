@@ -48,11 +48,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import io
 import itertools
 import json
 import os
+import re
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +67,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from xgnn_jax.engine.train import TrainResult
-from xgnn_jax.io import atomic_write_bytes
+from xgnn_jax.io import FolderLock, atomic_write_bytes, to_jsonable
 from xgnn_jax.provenance import versions
 
 Array = jax.Array
@@ -72,7 +75,9 @@ Array = jax.Array
 EXECUTIONS = ("auto", "vmap", "blocked", "map", "fused")
 MANIFEST = "manifest.json"
 CHUNK_DIR = "chunks"
-FORMAT_VERSION = 1
+REJECTED_DIR = "rejected"  # chunk files not used (damaged, or another sweep's) are moved here, never deleted
+LOCK_FILE = ".lock"  # flock'ed for the whole sweep: one writer per folder
+FORMAT_VERSION = 2  # 2: chunks carry the sweep's fingerprint, a checksum and their non-finite counts
 DEFAULT_MEMORY_BUDGET = 1 << 30  # bytes for one chunk's buffers; peak process memory adds the runtime (~0.5 GiB)
 DEFAULT_MAX_CHUNK = 1 << 16  # restarts per chunk at most: bounds the work lost to a crash and sets progress steps
 DEFAULT_BLOCK = 128  # restarts per block for "blocked"/"fused": a block's working set stays in L1/L2 cache
@@ -156,6 +161,8 @@ def outcome_run(model, data, config=None, target_loss: float = 1e-2, fused: bool
     def run_outcomes(key, hp=None):
         return train_outcomes(run(key, hp), target_loss)
 
+    # What it computes, for a sweep folder's identity (the fused run carries the same three fields).
+    run_outcomes.model, run_outcomes.config, run_outcomes.target_loss = model, config, float(target_loss)
     return run_outcomes
 
 
@@ -264,24 +271,48 @@ class RunCost:
     max_dot_flops: int
 
 
-def run_cost(run_fn: Callable, outcome: Callable, hp_example: Mapping[str, Any]) -> RunCost:
-    """Measure :class:`RunCost` for one restart of ``outcome(run_fn(key, hparams))``."""
+def _trace(run_fn: Callable, outcome: Callable, hp_example: Mapping[str, Any]):
     def one(key, hp):
         return outcome(run_fn(key, hp))
 
-    closed = jax.make_jaxpr(one)(jax.random.key(0), dict(hp_example))
+    return jax.make_jaxpr(one)(jax.random.key(0), dict(hp_example))
+
+
+def _cost_of(closed) -> RunCost:
     temp, big = _walk_cost(closed.jaxpr)
     out = sum(_aval_bytes(v) for v in closed.jaxpr.outvars)
     return RunCost(int(temp), int(out), int(big))
 
 
+def run_cost(run_fn: Callable, outcome: Callable, hp_example: Mapping[str, Any]) -> RunCost:
+    """Measure :class:`RunCost` for one restart of ``outcome(run_fn(key, hparams))``."""
+    return _cost_of(_trace(run_fn, outcome, hp_example))
+
+
+def run_fingerprint(closed) -> str:
+    """SHA-256 of what one restart computes: the text of its jaxpr (every operation, shape, dtype and literal:
+    e.g. the scan length is the epoch count) and the values of the arrays it closes over (the data). Two run
+    functions with the same fingerprint compute the same thing (on the same jax version: its tracing may
+    change the text). Object addresses, which change from one process to the next, are left out."""
+    h = hashlib.sha256(re.sub(r"0x[0-9a-fA-F]{6,}", "0x", str(closed.jaxpr)).encode())
+    for c in closed.consts:
+        try:
+            a = np.asarray(c)
+        except TypeError:  # a typed PRNG key array
+            a = np.asarray(jax.random.key_data(c))
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
 @functools.lru_cache(maxsize=64)
-def _analyze(run_fn, outcome, hp_signature: tuple) -> tuple[RunCost, Any]:
-    """(cost, outcome structure) of one restart, traced once per run function and hyperparameter dtypes."""
+def _analyze(run_fn, outcome, hp_signature: tuple) -> tuple[RunCost, Any, str]:
+    """(cost, outcome structure, :func:`run_fingerprint`) of one restart, traced once per run function and
+    hyperparameter dtypes (abstract values only; nothing is compiled)."""
     hp = {name: jnp.zeros((), dtype) for name, dtype in hp_signature}
-    cost = run_cost(run_fn, outcome, hp)
+    closed = _trace(run_fn, outcome, hp)
     struct = jax.eval_shape(lambda k, h: outcome(run_fn(k, h)), jax.random.key(0), hp)
-    return cost, struct
+    return _cost_of(closed), struct, run_fingerprint(closed)
 
 
 def choose_execution(cost: RunCost, has_fused: bool, platform: str = "cpu") -> str:
@@ -339,6 +370,8 @@ class SweepResult:
     grid); ``diverged``: bool ``(R,)`` / ``(P, R)``; ``hparams``: the grid values ``{name: (P,)}``.
     :meth:`table` (one row per restart) and :meth:`summary` (one row per grid point, diverged restarts counted and
     excluded from the statistics) are dicts of equal-length 1-D columns: ``pandas.DataFrame(result.summary())``.
+    ``computed_chunks`` / ``loaded_chunks``: chunk indices run now / read from ``out_dir``; ``rejected_chunks``:
+    those whose file was moved to ``out_dir/rejected/`` (damaged or another sweep's) and recomputed.
     """
 
     outcomes: Any
@@ -355,6 +388,7 @@ class SweepResult:
     computed_chunks: list[int]
     loaded_chunks: list[int]
     out_dir: str | None = None
+    rejected_chunks: list[int] = dataclasses.field(default_factory=list)
 
     @property
     def n_points(self) -> int:
@@ -490,54 +524,229 @@ def _chunk_program(run_fn, outcome, execution: str, block: int, devices: tuple |
 
 
 # ---------------------------------------------------------------------------------------------- persistence
+class RejectedChunkWarning(UserWarning):
+    """A chunk file of a sweep folder was not used (damaged, or not this sweep's): it was moved to the folder's
+    ``rejected/`` subfolder, with a ``.why.txt`` file giving the reason, and its runs were recomputed."""
+
+
 def _chunk_path(out_dir: Path, c: int) -> Path:
     return out_dir / CHUNK_DIR / f"chunk_{c:06d}.npz"
 
 
-def _save_chunk(out_dir: Path, c: int, names: list[str], leaves: list[np.ndarray], start: int, stop: int) -> None:
+def _stable_json(obj: Any) -> Any:
+    """``obj`` as JSON values that are the same in every process (object addresses removed from reprs)."""
+    def text(o):
+        return re.sub(r" at 0x[0-9a-fA-F]+", "", str(o))
+
+    return json.loads(json.dumps(to_jsonable(obj), default=text, sort_keys=True))
+
+
+def _short_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _brief(identity: dict) -> dict:
+    """The identity a chunk file carries: small fields as they are, large ones (grid, config, outcome) hashed."""
+    return {k: (v if k in ("seed", "n_restarts", "n_points", "chunk_size", "x64") else _short_hash(v))
+            for k, v in identity.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Expected:
+    """What a chunk file must hold to be used: this sweep's fingerprint, its run range, the outcome leaves."""
+
+    fingerprint: str
+    brief: dict
+    start: int
+    stop: int
+    names: tuple[str, ...]
+    specs: tuple[tuple[tuple[int, ...], str], ...]
+
+
+def _checksum(rng: np.ndarray, leaves: Sequence[np.ndarray]) -> str:
+    h = hashlib.sha256(np.ascontiguousarray(rng).tobytes())
+    for a in leaves:
+        h.update(f"{a.dtype}{a.shape}".encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _nonfinite(a: np.ndarray) -> int:
+    return int((~np.isfinite(a)).sum()) if a.dtype.kind in "fc" else 0
+
+
+def _save_chunk(path: Path, exp: _Expected, leaves: list[np.ndarray]) -> None:
+    rng = np.asarray([exp.start, exp.stop], np.int64)
     arrays = {f"leaf_{k}": a for k, a in enumerate(leaves)}
-    arrays["_range"] = np.asarray([start, stop], np.int64)
+    arrays.update(_range=rng, _fingerprint=np.asarray(exp.fingerprint), _identity=np.asarray(json.dumps(exp.brief)),
+                  _nonfinite=np.asarray([_nonfinite(a) for a in leaves], np.int64),
+                  _sha256=np.asarray(_checksum(rng, leaves)))
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    atomic_write_bytes(_chunk_path(out_dir, c), buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())
 
 
-def _load_chunk(out_dir: Path, c: int, n_leaves: int, start: int, stop: int) -> list[np.ndarray] | None:
-    path = _chunk_path(out_dir, c)
+def _load_chunk(path: Path, exp: _Expected) -> tuple[list[np.ndarray] | None, str | None]:
+    """``(leaves, None)`` for a good chunk file, ``(None, reason)`` for one that must not be used, ``(None,
+    None)`` when there is none."""
     if not path.exists():
-        return None
-    with np.load(path) as z:
-        rng = tuple(int(v) for v in z["_range"])
-        if rng != (start, stop):
-            raise ValueError(f"out_dir: {path} holds runs {rng}, expected {(start, stop)}: a different sweep's chunk")
-        return [z[f"leaf_{k}"] for k in range(n_leaves)]
+        return None, None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except Exception as e:  # a damaged file raises BadZipFile, EOFError, ValueError, OSError, zlib.error ...
+        return None, f"unreadable ({type(e).__name__}: {e})"
+    reason = _chunk_problem(data, exp)
+    return (None, reason) if reason else ([data[f"leaf_{k}"] for k in range(len(exp.names))], None)
 
 
-def _open_out_dir(out_dir: Path, identity: dict, layout: dict) -> dict:
-    """Create or check ``out_dir``'s manifest. A manifest of a different sweep is an error (nothing is touched)."""
-    path = out_dir / MANIFEST
-    if path.exists():
+def _chunk_problem(data: dict, exp: _Expected) -> str | None:
+    """Why a chunk file's contents are not this chunk of this sweep (None when they are)."""
+    needed = ("_range", "_fingerprint", "_identity", "_nonfinite", "_sha256")
+    if any(k not in data for k in needed):
+        return "it has no fingerprint (written by an older version or another program)"
+    if str(data["_fingerprint"]) != exp.fingerprint:
         try:
-            manifest = json.loads(path.read_text())
-        except json.JSONDecodeError as e:
-            raise ValueError(f"out_dir: {path} is not a readable sweep manifest ({e}); not touching it") from None
-        old = manifest.get("identity", {})
-        diff = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
-        if diff:
-            details = "; ".join(f"{k}: on disk {old.get(k)!r}, now {identity.get(k)!r}" for k in diff[:4])
-            raise ValueError(
-                f"out_dir: {out_dir} holds a different sweep (differs in {', '.join(diff)}: {details}). "
-                "Use another folder, or remove it to start over; nothing was changed.")
-        manifest.setdefault("sessions", []).append(layout)
-    else:
+            theirs = json.loads(str(data["_identity"]))
+        except ValueError:
+            theirs = {}
+        diff = [f"{k} {theirs.get(k)!r} there, {v!r} here" if k in ("seed", "n_restarts", "n_points",
+                                                                     "chunk_size", "x64")
+                else f"{'run function' if k == 'run' else k} differs" for k, v in exp.brief.items()
+                if theirs.get(k) != v]
+        return f"it is from a different sweep ({'; '.join(diff) or 'fingerprint differs'})"
+    rng = tuple(int(v) for v in data["_range"])
+    if rng != (exp.start, exp.stop):
+        return f"it holds runs {rng}, this chunk is runs {(exp.start, exp.stop)}"
+    leaves = sorted(k for k in data if k.startswith("leaf_"))
+    if len(leaves) != len(exp.names):
+        return f"it has {len(leaves)} outcome arrays, this sweep has {len(exp.names)}"
+    rows = exp.stop - exp.start
+    recorded = np.asarray(data["_nonfinite"]).reshape(-1)
+    for k, (name, (shape, dtype)) in enumerate(zip(exp.names, exp.specs, strict=True)):
+        a = data[f"leaf_{k}"]
+        if str(a.dtype) != dtype:
+            return f"outcome {name!r} has dtype {a.dtype}, expected {dtype}"
+        if a.ndim == 0 or a.shape[0] != rows:
+            return f"outcome {name!r} has {a.shape[0] if a.ndim else 0} rows, expected {rows}"
+        if a.shape[1:] != tuple(shape):
+            return f"outcome {name!r} has shape {a.shape[1:]} per run, expected {tuple(shape)}"
+        if k < recorded.size and _nonfinite(a) != int(recorded[k]):
+            return f"outcome {name!r} has {_nonfinite(a)} non-finite values, {int(recorded[k])} when written"
+    if str(data["_sha256"]) != _checksum(data["_range"], [data[k] for k in leaves]):
+        return "its contents do not match their checksum (changed after writing)"
+    return None
+
+
+def _open_manifest(out_dir: Path, identity: dict, layout: dict) -> dict:
+    """Create or check ``out_dir``'s manifest (the lock is held). Another sweep's manifest is an error."""
+    path = out_dir / MANIFEST
+    if not path.exists():
         chunk_dir = out_dir / CHUNK_DIR
         if chunk_dir.exists() and any(chunk_dir.iterdir()):
             raise ValueError(f"out_dir: {chunk_dir} holds files but {path} is missing; not touching it")
-        out_dir.mkdir(parents=True, exist_ok=True)
         manifest = {"format": FORMAT_VERSION, "identity": identity, "sessions": [layout]}
-    (out_dir / CHUNK_DIR).mkdir(exist_ok=True)
+    else:
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"out_dir: {path} is not a readable sweep manifest ({e}); not touching it") from None
+        if manifest.get("format") != FORMAT_VERSION:
+            raise ValueError(f"out_dir: {out_dir} holds a sweep of format {manifest.get('format')!r} (chunks "
+                             f"without fingerprints), this version writes format {FORMAT_VERSION}. Use another "
+                             "folder, or remove it to start over; nothing was changed.")
+        _check_same_sweep(out_dir, manifest.get("identity", {}), identity)
+        manifest.setdefault("sessions", []).append(layout)
+    (out_dir / CHUNK_DIR).mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, json.dumps(manifest, indent=1, default=str).encode())
     return manifest
+
+
+def _check_same_sweep(out_dir: Path, old: dict, identity: dict) -> None:
+    diff = sorted(k for k in set(old) | set(identity) if old.get(k) != identity.get(k))
+    if not diff:
+        return
+
+    def show(k):
+        if k == "run":
+            return ("run: the run function's traced program differs (e.g. other epochs, model, data, loss or "
+                    "optimizer, or another jax version)")
+        return f"{k}: on disk {old.get(k)!r}, now {identity.get(k)!r}"
+
+    raise ValueError(f"out_dir: {out_dir} holds a different sweep (differs in {', '.join(diff)}: "
+                     f"{'; '.join(show(k) for k in diff[:4])}). Use another folder, or remove it to start over; "
+                     "nothing was changed.")
+
+
+class _SweepFolder:
+    """A sweep's ``out_dir`` while the sweep runs: locked (:class:`xgnn_jax.io.FolderLock`, so two sweeps never
+    write one folder), its manifest checked, chunk files loaded when they are this sweep's and moved to
+    ``rejected/`` (and recomputed) when not. In a multi-process job only process 0 writes; the others load
+    what it loaded (a shared file system) or receive the computed outcomes."""
+
+    def __init__(self, path: Path, identity: dict, multi_process: bool):
+        self.path, self.identity, self.multi_process = path, identity, multi_process
+        self.writer = not multi_process or jax.process_index() == 0
+        self.fingerprint = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+        self.brief = _brief(identity)
+        self.lock = FolderLock(path, LOCK_FILE, "sweep folder")
+        self.rejected: list[dict] = []
+
+    def open(self, layout: dict) -> None:
+        if not self.writer:
+            return
+        self.lock.acquire()
+        try:
+            _open_manifest(self.path, self.identity, layout)
+        except BaseException:
+            self.lock.release()
+            raise
+
+    def close(self) -> None:
+        if not self.writer or self.lock.fd is None:
+            return
+        try:
+            if self.rejected:  # the session's record of what it moved aside
+                manifest = json.loads((self.path / MANIFEST).read_text())
+                manifest["sessions"][-1]["rejected"] = self.rejected
+                atomic_write_bytes(self.path / MANIFEST, json.dumps(manifest, indent=1, default=str).encode())
+        finally:
+            self.lock.release()
+
+    def expected(self, start: int, stop: int, names, specs) -> _Expected:
+        return _Expected(self.fingerprint, self.brief, start, stop, tuple(names), tuple(specs))
+
+    def load(self, c: int, exp: _Expected) -> list[np.ndarray] | None:
+        got, reason = _load_chunk(_chunk_path(self.path, c), exp) if self.writer else (None, None)
+        if reason is not None:
+            self._reject(c, reason)
+        if self.multi_process:
+            from jax.experimental import multihost_utils
+
+            flag = multihost_utils.broadcast_one_to_all(np.asarray(got is not None))
+            if bool(flag) and got is None:
+                got, reason = _load_chunk(_chunk_path(self.path, c), exp)  # shared filesystem
+                if got is None:
+                    raise ValueError(f"out_dir: process 0 loaded {_chunk_path(self.path, c)} but this process "
+                                     f"cannot ({reason or 'missing'}); is out_dir on a shared file system?")
+        return got
+
+    def save(self, c: int, exp: _Expected, leaves: list[np.ndarray]) -> None:
+        if self.writer:
+            _save_chunk(_chunk_path(self.path, c), exp, leaves)
+
+    def _reject(self, c: int, reason: str) -> None:
+        src = _chunk_path(self.path, c)
+        folder = self.path / REJECTED_DIR
+        folder.mkdir(exist_ok=True)
+        dest, k = folder / src.name, 1
+        while dest.exists():
+            dest, k = folder / f"{src.stem}.{k}{src.suffix}", k + 1
+        os.replace(src, dest)
+        atomic_write_bytes(dest.with_name(dest.name + ".why.txt"), f"{src}: {reason}\n".encode())
+        self.rejected.append({"chunk": c, "file": str(dest), "reason": reason})
+        warnings.warn(f"out_dir: chunk file {src} not used: {reason}. Moved to {dest}; its runs are recomputed.",
+                      RejectedChunkWarning, stacklevel=4)
 
 
 # ---------------------------------------------------------------------------------------------- progress
@@ -575,6 +784,30 @@ class _Progress:
 
 
 # ---------------------------------------------------------------------------------------------- sweep
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What a sweep decided before running anything: grid, outcome, devices, execution, chunking, structure."""
+
+    values: dict[str, np.ndarray]
+    n_points: int
+    is_grid: bool
+    n_runs: int
+    outcome_fn: Callable
+    devs: tuple
+    multi_process: bool
+    exe: str
+    block: int
+    chunk: int
+    names: tuple[str, ...]
+    specs: tuple[tuple[tuple[int, ...], str], ...]
+    treedef: Any
+    run_sha: str
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_runs // self.chunk)
+
+
 def sweep(
     run_fn: Callable,
     seed: int,
@@ -610,15 +843,51 @@ def sweep(
         own, 512; on an accelerator the whole per-device slice); fewer when there are fewer runs.
       devices: the devices to shard each chunk over (default: all devices; in a multi-process job started with
         ``jax.distributed.initialize``, all processes' devices, and every process gets every outcome).
-      out_dir: folder for the manifest and one ``.npz`` file per finished chunk, written atomically. A folder
-        holding this sweep's manifest is resumed (finished chunks are loaded, not recomputed); one holding a
-        different sweep's is an error.
+      out_dir: folder for the manifest and one ``.npz`` file per finished chunk, written atomically, and locked
+        for the whole sweep (a second sweep on it fails at once, naming the process that holds it). A folder
+        holding this sweep's manifest is resumed: each chunk file is used only if it carries this sweep's
+        fingerprint (run function's traced program and data, seed, grid, config, outcome structure) and its
+        range, dtypes, shapes, non-finite counts and checksum match; any other is moved to ``rejected/`` with a
+        :class:`RejectedChunkWarning` naming it and the reason, and recomputed. A folder holding a different
+        sweep's manifest is an error.
       config: any JSON-able description of what ``run_fn`` computes (model, data, training config); stored in the
-        manifest and compared on resume, since the run function itself cannot be compared.
+        manifest and compared on resume (the run function's own ``config``/``model`` attributes, set by
+        ``train.make_run`` and :func:`outcome_run`, and its traced program are compared as well).
       progress: True: a terminal progress bar per chunk; False: quiet; a callable: called with a
         :class:`ChunkInfo` after each chunk.
     """
     t0 = time.perf_counter()
+    _check_sweep_args(run_fn, seed, n_restarts, chunk_size, block_size, execution, memory_budget)
+    plan = _make_plan(run_fn, n_restarts, hparams, outcome, target_loss, chunk_size, memory_budget, execution,
+                      block_size, devices)
+    folder = None
+    if out_dir is not None:
+        folder = _SweepFolder(Path(out_dir), _identity(plan, run_fn, seed, n_restarts, config), plan.multi_process)
+    sharded = len(plan.devs) > 1 or devices is not None or plan.multi_process
+    program = _chunk_program(run_fn, plan.outcome_fn, plan.exe, plan.block, plan.devs if sharded else None,
+                             tuple(plan.values))
+    program, mesh = program if isinstance(program, tuple) else (program, None)
+    bar = _Progress(progress, plan.n_runs, f"sweep {plan.n_runs} runs")
+    try:
+        if folder is not None:
+            folder.open(_session(plan))
+        parts, computed, loaded = _run_chunks(plan, program, mesh, seed, n_restarts, folder, bar, t0)
+    finally:
+        bar.close()
+        if folder is not None:
+            folder.close()
+    lead = (plan.n_points, n_restarts) if plan.is_grid else (n_restarts,)
+    arrays = [np.concatenate(p).reshape(lead + s[0]) for p, s in zip(parts, plan.specs, strict=True)]
+    outcomes = jax.tree.unflatten(plan.treedef, arrays)
+    return SweepResult(
+        outcomes=outcomes, diverged=_diverged(outcomes, len(lead)), seed=int(seed), n_restarts=int(n_restarts),
+        hparams=plan.values, is_grid=plan.is_grid, chunk_size=int(plan.chunk), n_devices=len(plan.devs),
+        execution=plan.exe, block_size=plan.block, wall_time_s=time.perf_counter() - t0, computed_chunks=computed,
+        loaded_chunks=loaded, out_dir=str(out_dir) if out_dir is not None else None,
+        rejected_chunks=[r["chunk"] for r in folder.rejected] if folder is not None else [])
+
+
+def _check_sweep_args(run_fn, seed, n_restarts, chunk_size, block_size, execution, memory_budget) -> None:
     _check_int("seed", seed, minimum=0)
     if seed >= 2**32:
         raise ValueError(f"seed: expected an int < 2^32 (a uint32 threefry seed), got {seed!r}")
@@ -633,116 +902,108 @@ def sweep(
         raise ValueError(f"run_fn: expected a callable run(key, hparams), got {run_fn!r}")
     if not (isinstance(memory_budget, int) and memory_budget > 0):
         raise ValueError(f"memory_budget: expected a positive number of bytes, got {memory_budget!r}")
+
+
+def _make_plan(run_fn, n_restarts, hparams, outcome, target_loss, chunk_size, memory_budget, execution,
+               block_size, devices) -> _Plan:
     values, n_points, is_grid = _normalize_hparams(hparams)
     n_runs = n_points * n_restarts
     if n_runs >= 2**31:
         raise ValueError(f"n_restarts: {n_points} points x {n_restarts} restarts exceeds 2^31 runs")
     outcome_fn = _resolve_outcome(outcome, target_loss)
-
     multi_process = jax.process_count() > 1
     devs = tuple(devices) if devices is not None else tuple(jax.devices() if multi_process else jax.local_devices())
     if not devs:
         raise ValueError("devices: expected at least one device")
-    n_dev = len(devs)
-
     has_fused = hasattr(run_fn, "batched")
     if execution == "fused" and not has_fused:
         raise ValueError("execution: 'fused' needs a run function with a batched kernel (see xgnn_jax.engine.fused)")
     hp_signature = tuple((k, str(v.dtype)) for k, v in values.items())
-    cost, out_struct = _analyze(run_fn, outcome_fn, hp_signature)
+    cost, out_struct, run_sha = _analyze(run_fn, outcome_fn, hp_signature)
     platform = devs[0].platform
     exe = choose_execution(cost, has_fused, platform) if execution == "auto" else execution
+    block, chunk = _chunking(run_fn, cost, exe, platform, n_runs, len(devs), chunk_size, block_size, memory_budget)
+    # The outcome's structure, for the manifest and for reassembling chunks read from disk.
+    paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(out_struct)
+    names = tuple(_path_name(p) for p, _ in paths_leaves)
+    specs = tuple((tuple(s.shape), str(s.dtype)) for _, s in paths_leaves)
+    return _Plan(values, n_points, is_grid, n_runs, outcome_fn, devs, multi_process, exe, block, chunk, names,
+                 specs, treedef, run_sha)
 
+
+def _chunking(run_fn, cost, exe, platform, n_runs, n_dev, chunk_size, block_size, memory_budget) -> tuple[int, int]:
+    """``(block, chunk)``: restarts per block and runs per compiled chunk (see :func:`choose_chunk_size`)."""
     block = block_size or (getattr(run_fn, "block_size", DEFAULT_BLOCK) if exe == "fused" else DEFAULT_BLOCK)
     if exe in ("blocked", "fused"):
         block = max(1, min(block, -(-n_runs // n_dev)))
     if chunk_size is None and exe == "fused" and platform != "cpu" and block_size is None:
         chunk = choose_chunk_size(cost, exe, n_runs, n_dev, 1, memory_budget)
-        block = chunk // n_dev  # an accelerator runs the whole slice as one block
-    elif chunk_size is None:
-        chunk = choose_chunk_size(cost, exe, n_runs, n_dev, block, memory_budget)
-    else:
-        if chunk_size % n_dev:
-            raise ValueError(f"chunk_size: {chunk_size} must be a multiple of the device count {n_dev}")
-        chunk = chunk_size
-        if exe in ("blocked", "fused"):
-            per_device = chunk // n_dev
-            if block_size is not None and per_device % block_size:
-                raise ValueError(f"chunk_size: {chunk_size} must be a multiple of {n_dev} devices x block_size "
-                                 f"{block_size}")
-            block = max(b for b in range(1, min(block, per_device) + 1) if per_device % b == 0)
-    n_chunks = -(-n_runs // chunk)
+        return chunk // n_dev, chunk  # an accelerator runs the whole slice as one block
+    if chunk_size is None:
+        return block, choose_chunk_size(cost, exe, n_runs, n_dev, block, memory_budget)
+    if chunk_size % n_dev:
+        raise ValueError(f"chunk_size: {chunk_size} must be a multiple of the device count {n_dev}")
+    if exe in ("blocked", "fused"):
+        per_device = chunk_size // n_dev
+        if block_size is not None and per_device % block_size:
+            raise ValueError(f"chunk_size: {chunk_size} must be a multiple of {n_dev} devices x block_size "
+                             f"{block_size}")
+        block = max(b for b in range(1, min(block, per_device) + 1) if per_device % b == 0)
+    return block, chunk_size
 
-    # The outcome's structure, for the manifest and for reassembling chunks read from disk.
-    paths_leaves, treedef = jax.tree_util.tree_flatten_with_path(out_struct)
-    names = [_path_name(p) for p, _ in paths_leaves]
-    leaf_specs = [(tuple(s.shape), str(s.dtype)) for _, s in paths_leaves]
 
-    out_path = Path(out_dir) if out_dir is not None else None
-    writer = not multi_process or jax.process_index() == 0
-    if out_path is not None:
-        identity = {
-            "seed": int(seed), "n_restarts": int(n_restarts), "n_points": int(n_points),
-            "hparams": {k: v.tolist() for k, v in values.items()}, "chunk_size": int(chunk),
-            "outcome": [[n, list(s), d] for n, (s, d) in zip(names, leaf_specs, strict=True)],
-            "config": json.loads(json.dumps(config, default=str)) if config is not None else None,
-            "x64": bool(jax.config.jax_enable_x64),
-        }
-        layout = {"n_devices": n_dev, "device_kind": devs[0].device_kind, "execution": exe, "block_size": block,
-                  "process_count": jax.process_count(), "versions": versions(),
-                  "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        if writer:
-            _open_out_dir(out_path, identity, layout)
+def _identity(plan: _Plan, run_fn, seed: int, n_restarts: int, config: Any) -> dict:
+    """What makes a sweep this sweep (the manifest's ``identity``; its hash is every chunk's fingerprint)."""
+    described = {k: getattr(run_fn, k) for k in ("model", "config", "target_loss") if hasattr(run_fn, k)}
+    return {
+        "seed": int(seed), "n_restarts": int(n_restarts), "n_points": int(plan.n_points),
+        "hparams": {k: v.tolist() for k, v in plan.values.items()}, "chunk_size": int(plan.chunk),
+        "outcome": [[n, list(s), d] for n, (s, d) in zip(plan.names, plan.specs, strict=True)],
+        "config": _stable_json(config) if config is not None else None,
+        "run_config": _stable_json(described) if described else None,
+        "run": plan.run_sha,
+        "x64": bool(jax.config.jax_enable_x64),
+    }
 
-    program = _chunk_program(run_fn, outcome_fn, exe, block,
-                             devs if (n_dev > 1 or devices is not None or multi_process) else None,
-                             tuple(values))
-    mesh = None
-    if isinstance(program, tuple):
-        program, mesh = program
 
-    leaves_out: list[list[np.ndarray]] = [[] for _ in names]
+def _session(plan: _Plan) -> dict:
+    """How this session runs the sweep (recorded in the manifest, not compared: layout does not change what is
+    computed beyond float tolerance, see the module docstring)."""
+    return {"n_devices": len(plan.devs), "device_kind": plan.devs[0].device_kind, "execution": plan.exe,
+            "block_size": plan.block, "process_count": jax.process_count(), "versions": versions(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+
+
+def _run_chunks(plan: _Plan, program, mesh, seed: int, n_restarts: int, folder: _SweepFolder | None,
+                bar: _Progress, t0: float) -> tuple[list[list[np.ndarray]], list[int], list[int]]:
+    """Load or compute every chunk in order: ``(per-leaf lists of chunk arrays, computed, loaded)``."""
+    parts: list[list[np.ndarray]] = [[] for _ in plan.names]
     computed, loaded = [], []
-    bar = _Progress(progress, n_runs, f"sweep {n_runs} runs")
-    try:
-        for c in range(n_chunks):
-            start, stop = c * chunk, min((c + 1) * chunk, n_runs)
-            got = None
-            if out_path is not None:
-                got = _load_chunk(out_path, c, len(names), start, stop) if writer else None
-                if multi_process:
-                    from jax.experimental import multihost_utils
+    for c in range(plan.n_chunks):
+        start, stop = c * plan.chunk, min((c + 1) * plan.chunk, plan.n_runs)
+        exp = folder.expected(start, stop, plan.names, plan.specs) if folder is not None else None
+        got = folder.load(c, exp) if folder is not None else None
+        if got is not None:
+            loaded.append(c)
+        else:
+            got = _compute_chunk(plan, program, mesh, seed, n_restarts, start, stop)
+            if folder is not None:
+                folder.save(c, exp, got)
+            computed.append(c)
+        for k, leaf in enumerate(got):
+            parts[k].append(leaf)
+        bar.update(ChunkInfo(c, plan.n_chunks, c in loaded, stop, plan.n_runs, time.perf_counter() - t0),
+                   stop - start)
+    return parts, computed, loaded
 
-                    flag = multihost_utils.broadcast_one_to_all(np.asarray(got is not None))
-                    if bool(flag) and got is None:
-                        got = _load_chunk(out_path, c, len(names), start, stop)  # shared filesystem
-            if got is not None:
-                loaded.append(c)
-            else:
-                j = np.arange(start, start + chunk, dtype=np.int64)
-                j[stop - start:] = start  # padding: repeats a real run, sliced off below
-                point, rid = j // n_restarts, (j % n_restarts).astype(np.int32)
-                hp_chunk = {k: v[point] for k, v in values.items()}
-                out = _call(program, mesh, np.uint32(seed), rid, hp_chunk, multi_process)
-                got = [np.asarray(leaf)[: stop - start] for leaf in jax.tree.leaves(out)]
-                if out_path is not None and writer:
-                    _save_chunk(out_path, c, names, got, start, stop)
-                computed.append(c)
-            for k, leaf in enumerate(got):
-                leaves_out[k].append(leaf)
-            bar.update(ChunkInfo(c, n_chunks, c in loaded, stop, n_runs, time.perf_counter() - t0), stop - start)
-    finally:
-        bar.close()
 
-    lead = (n_points, n_restarts) if is_grid else (n_restarts,)
-    arrays = [np.concatenate(parts).reshape(lead + spec[0]) for parts, spec in zip(leaves_out, leaf_specs,
-                                                                                  strict=True)]
-    outcomes = jax.tree.unflatten(treedef, arrays)
-    return SweepResult(
-        outcomes=outcomes, diverged=_diverged(outcomes, len(lead)), seed=int(seed), n_restarts=int(n_restarts),
-        hparams=values, is_grid=is_grid, chunk_size=int(chunk), n_devices=n_dev, execution=exe, block_size=block,
-        wall_time_s=time.perf_counter() - t0, computed_chunks=computed, loaded_chunks=loaded,
-        out_dir=str(out_path) if out_path is not None else None)
+def _compute_chunk(plan: _Plan, program, mesh, seed: int, n_restarts: int, start: int, stop: int):
+    j = np.arange(start, start + plan.chunk, dtype=np.int64)
+    j[stop - start:] = start  # padding: repeats a real run, sliced off below
+    point, rid = j // n_restarts, (j % n_restarts).astype(np.int32)
+    hp_chunk = {k: v[point] for k, v in plan.values.items()}
+    out = _call(program, mesh, np.uint32(seed), rid, hp_chunk, plan.multi_process)
+    return [np.asarray(leaf)[: stop - start] for leaf in jax.tree.leaves(out)]
 
 
 def _call(program, mesh, seed, rid, hp_chunk, multi_process):
