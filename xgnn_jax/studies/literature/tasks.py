@@ -1,0 +1,120 @@
+"""The runs behind the literature table: one restart sweep per network structure, one map over a 2-D slice.
+
+Every run is XOR (``x`` in binary order, 0/1 targets), sigmoid units, the half sum of squares summed over the four
+patterns (``E = 1/2 sum_k (o_k - y_k)^2``), full-batch updates with momentum in optax's form ``v <- g + mu v,
+w <- w - eta v`` (the same as Rumelhart et al.'s ``dw(t) = -eta g + alpha dw(t-1)``) unless said otherwise.
+A mean over the four patterns (the numpy re-implementation's ``1/(2m)``) is the same run at ``eta / 4``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from xgnn_jax.analysis import critical, xor_runs
+from xgnn_jax.core.mlp import MLP, objective
+from xgnn_jax.core.shortcut import ShortcutMLP
+from xgnn_jax.data import datasets
+from xgnn_jax.engine import restarts, train
+
+XOR = datasets.logic_gate("xor")
+DATA = train.Data(XOR.x, XOR.y)
+U05 = "uniform(-0.5, 0.5)"  # the PDP programs' default weight range (wrange 1) and the numpy re-implementation's
+TSS_CRIT = 0.04  # assumed PDP criterion: total sum of squares sum_k (o_k - y_k)^2 <= 0.04, i.e. E <= 0.02
+RMS_CRIT = 0.05  # the 2-3-1 report's RMS error < 5%: E < m r^2 / 2
+TARGETS = (("tss", TSS_CRIT / 2), ("rms", 4 * RMS_CRIT**2 / 2))
+
+
+def train_config(epochs: int, mode: str = "full_batch") -> train.TrainConfig:
+    return train.TrainConfig(epochs=epochs, mode=mode, loss="half_sse", reduction="sum", optimizer="momentum",
+                             record_grad_norm=False)
+
+
+def _sweep(model, epochs: int, seed: int, n: int, hp: dict, *, mode: str = "full_batch", keep: bool = False,
+           progress: bool = False) -> restarts.SweepResult:
+    run = train.make_run(model, DATA, train_config(epochs, mode))
+    return restarts.sweep(run, seed, n, hp, outcome=xor_runs.solve_outcome(TARGETS, keep), progress=progress)
+
+
+def two_two_one_points(radii: tuple[float, ...]) -> list[tuple[str, float, float, float]]:
+    """``(name, eta on the summed loss, momentum, weight_scale)`` of every 2-2-1 grid point. ``weight_scale``
+    multiplies ``U[-0.5, 0.5]``: radius ``r`` (weights in ``[-r, r]``) is scale ``2 r``."""
+    points = [("rhw", 0.5, 0.9, 1.0), ("rhw_eta025", 0.25, 0.9, 1.0), ("numpy", 0.125, 0.9, 1.0)]
+    return points + [(f"kp_r{r:g}", 0.125, 0.9, 2.0 * r) for r in radii]
+
+
+def run_sweeps(cfg: Any, progress: bool = False) -> dict[str, Any]:
+    """Every sweep of the study (see the Config's fields); returns ``{name: SweepResult}`` and the 2-2-1 point names."""
+    points = two_two_one_points(tuple(cfg.kp_radii))
+    hp = {"lr": np.array([p[1] for p in points]), "momentum": np.array([p[2] for p in points]),
+          "weight_scale": np.array([p[3] for p in points]), "bias_scale": np.array([p[3] for p in points])}
+    out = {"shortcut": _sweep(ShortcutMLP(2, 1, 1, weight_init=U05, bias_init=U05), cfg.epochs, cfg.seed,
+                              cfg.restarts, {"lr": 0.5, "momentum": 0.9}, keep=True, progress=progress),
+           "2-2-1": _sweep(MLP((2, 2, 1), weight_init=U05, bias_init=U05), cfg.epochs, cfg.seed, cfg.restarts, hp,
+                           keep=True, progress=progress)}
+    for h in cfg.chauvin_widths:
+        if h != 2:
+            out[f"2-{h}-1"] = _sweep(MLP((2, h, 1), weight_init=U05, bias_init=U05), cfg.epochs, cfg.seed,
+                                     cfg.restarts_wide, {"lr": 0.25, "momentum": 0.9}, progress=progress)
+    u1 = MLP((2, 3, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+    hp231 = {"lr": 1.0, "momentum": 0.7}
+    out["2-3-1 batch"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, keep=True, progress=progress)
+    out["2-3-1 online"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, mode="sgd",
+                                 progress=progress)
+    return {"sweeps": out, "points": [p[0] for p in points]}
+
+
+def kp_slice(cfg: Any, progress: bool = False) -> dict[str, np.ndarray]:
+    """Kolen & Pollack's picture: time to solution on a 2-D slice of initial weights. The start is restart 0 of the
+    2-2-1 net at radius ``cfg.slice_radius`` (weights and biases in ``[-r, r]``); the two input weights of hidden
+    unit 1 (``W1[0, 0]``, ``W1[1, 0]``) are set to every point of a ``slice_res x slice_res`` grid over
+    ``[-slice_span, slice_span]^2``; trained at the numpy re-implementation's setting. Returns the grid and the
+    epochs to every ``|o - y| < 0.5`` (``-1``: not within ``epochs``)."""
+    model = MLP((2, 2, 1), weight_init=U05, bias_init=U05)
+    run = train.make_run(model, DATA, train_config(cfg.epochs))
+
+    base = model.init(jax.random.key(cfg.seed), 2.0 * cfg.slice_radius, 2.0 * cfg.slice_radius)
+    axis = np.linspace(-cfg.slice_span, cfg.slice_span, cfg.slice_res, dtype=np.float32)
+    a, b = np.meshgrid(axis, axis, indexing="ij")
+    outcome = xor_runs.solve_outcome(TARGETS)
+
+    def one(key, row, hp):
+        w1 = base[0]["W"].at[0, 0].set(row["a"]).at[1, 0].set(row["b"])
+        return outcome(run(key, hp, ({**base[0], "W": w1}, base[1])))
+
+    res = restarts.map_over(one, {"a": a.ravel(), "b": b.ravel()}, seed=cfg.seed,
+                            hparams={"lr": 0.125, "momentum": 0.9}, progress=progress)
+    shape = (cfg.slice_res, cfg.slice_res)
+    return {"axis": axis, "epochs_correct": res["epochs_correct"].reshape(shape),
+            "n_diverged": int(res.n_diverged)}
+
+
+def analyse_failures(model, outcomes: dict, failed: np.ndarray, max_points: int) -> dict[str, Any]:
+    """Hessian analysis (float32) of up to ``max_points`` failed end points: labels from
+    :func:`xgnn_jax.analysis.critical.classify` (with the run's loss drop over its last tenth), saturated hidden
+    units, final losses. The batch is padded to ``max_points`` (one compile per network whatever the count)."""
+    idx = np.flatnonzero(failed)[:max_points]
+    if idx.size == 0:
+        return {"n": 0, "labels": {}, "saturated": np.zeros(0, int), "loss": np.zeros(0), "codes": np.zeros(0, int)}
+    pad = np.resize(idx, max_points)
+
+    params = jax.tree.map(lambda p: np.asarray(p)[pad], outcomes["params"])
+    J = _objective(model)
+    a = critical.analyse_batch(J, params, DATA.x, DATA.y, eig_tol=1e-5, model=model)
+    codes = np.asarray(critical.classify(a, np.zeros(max_points, bool), loss_drop=outcomes["loss_drop"][pad]))
+    n = idx.size
+    return {"n": int(n), "labels": critical.label_counts(codes[:n]), "codes": codes[:n],
+            "saturated": np.asarray(a.saturated)[:n], "loss": np.asarray(a.loss)[:n],
+            "grad_norm": np.asarray(a.grad_norm)[:n]}
+
+
+_OBJECTIVES: dict = {}
+
+
+def _objective(model):
+    """One objective per model (``analyse`` is compiled per objective identity)."""
+    if model not in _OBJECTIVES:
+        _OBJECTIVES[model] = objective(model, "half_sse", "sum")
+    return _OBJECTIVES[model]
