@@ -1,7 +1,10 @@
-"""Tests of the restart engine: keys, chunks, grids, outcomes, divergence, persistence, devices, bad input."""
+"""Tests of the restart engine: keys, chunks, grids, outcomes, divergence, persistence (locks, chunk identity,
+damaged files), devices, bad input."""
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ import pytest
 
 from xgnn_jax.core.mlp import MLP
 from xgnn_jax.engine import restarts, train
+from xgnn_jax.io import FolderInUse
 
 ROOT = Path(__file__).resolve().parent.parent
 X_XOR = jnp.array([[0, 0], [0, 1], [1, 0], [1, 1]], jnp.float32)
@@ -365,3 +369,148 @@ def test_map_over_runs_a_function_per_row_of_data_through_the_sweep(tmp_path):
     assert again.computed_chunks == [] and np.array_equal(again["s"], r["s"])
     with pytest.raises(ValueError, match="inputs"):
         restarts.map_over(fn, {"a": np.zeros(3), "b": np.zeros(4)})
+
+
+# ---------------------------------------------------------------------------------------------- folder integrity
+def _damage(kind: str, path: Path, foreign: Path):
+    """Damage the chunk file at ``path`` in one of the ways a user or a crash can; returns the expected reason."""
+    if kind == "foreign":  # a chunk copied in from the seed-6 folder
+        path.write_bytes(foreign.read_bytes())
+        return "different sweep (seed 6 there, 5 here)"
+    data = path.read_bytes()
+    if kind == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+        return "unreadable"
+    if kind == "empty":
+        path.write_bytes(b"")
+        return "unreadable"
+    if kind == "flipped":  # one bit in the middle of the file (the outcome values)
+        b = bytearray(data)
+        b[len(b) // 2] ^= 0x10
+        path.write_bytes(bytes(b))
+        return ""  # a CRC error or a checksum or finiteness mismatch, depending on which byte it hits
+    z = dict(np.load(path))
+    if kind == "rows":
+        z["leaf_0"] = z["leaf_0"][:3]
+        reason = "has 3 rows, expected 4"
+    elif kind == "dtype":
+        z["leaf_0"] = z["leaf_0"].astype(np.float64)
+        reason = "has dtype float64, expected float32"
+    elif kind == "nan":
+        z["leaf_0"] = np.where(np.arange(4) == 2, np.nan, z["leaf_0"]).astype(np.float32)
+        reason = "has 1 non-finite values, 0 when written"
+    else:  # "values": same finiteness, other numbers
+        z["leaf_0"] = z["leaf_0"] + 1
+        reason = "do not match their checksum"
+    np.savez(path, **z)
+    return reason
+
+
+@pytest.mark.parametrize("kind", ["foreign", "truncated", "empty", "flipped", "rows", "dtype", "nan", "values"])
+def test_a_damaged_or_foreign_chunk_is_named_moved_aside_and_recomputed(tmp_path, kind):
+    kw = {"chunk_size": 4, "execution": "vmap", "progress": False}
+    good = restarts.sweep(tiny_run, 5, 9, HP, out_dir=tmp_path / "a", **kw)
+    restarts.sweep(tiny_run, 6, 9, HP, out_dir=tmp_path / "b", **kw)
+    chunk = tmp_path / "a" / "chunks" / "chunk_000001.npz"
+    reason = _damage(kind, chunk, tmp_path / "b" / "chunks" / "chunk_000001.npz")
+    with pytest.warns(restarts.RejectedChunkWarning, match=r"chunk file .*chunk_000001\.npz not used: .*"
+                      + re.escape(reason)):
+        again = restarts.sweep(tiny_run, 5, 9, HP, out_dir=tmp_path / "a", **kw)
+    assert again.rejected_chunks == [1] and again.computed_chunks == [1] and again.loaded_chunks == [0, 2]
+    jax.tree.map(np.testing.assert_array_equal, again.outcomes, good.outcomes)
+    moved = tmp_path / "a" / "rejected" / "chunk_000001.npz"
+    assert moved.exists() and reason in (tmp_path / "a" / "rejected" / "chunk_000001.npz.why.txt").read_text()
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["sessions"][-1]["rejected"][0]["chunk"] == 1
+    third = restarts.sweep(tiny_run, 5, 9, HP, out_dir=tmp_path / "a", **kw)  # the recomputed chunk is good
+    assert third.loaded_chunks == [0, 1, 2] and third.rejected_chunks == []
+
+
+def _steps_run(steps: int, a_seed: int = 0):
+    """tiny_run's least squares with ``steps`` steps on the matrix ``a`` drawn from ``a_seed`` (closed over)."""
+    a = jax.random.normal(jax.random.key(100 + a_seed), (5, 3))
+
+    def run(key, hp):
+        w0 = jax.random.normal(key, (3,)) * hp["scale"]
+        w, _ = jax.lax.scan(lambda w, _: (w - hp["lr"] * a.T @ (a @ w - 1.0) / 5.0, None), w0, None, length=steps)
+        return {"final_loss": jnp.mean((a @ w - 1.0) ** 2)}
+
+    return run
+
+
+def test_another_run_function_in_the_same_folder_is_refused_without_config(tmp_path):
+    kw = {"chunk_size": 4, "execution": "vmap", "progress": False, "out_dir": tmp_path}
+    restarts.sweep(_steps_run(30), 0, 4, HP, **kw)
+    before = _files(tmp_path)
+    for other in (_steps_run(10), _steps_run(30, a_seed=1)):  # other epochs; other (closed-over) data
+        with pytest.raises(ValueError, match=r"different sweep \(differs in run: run: the run function's traced"):
+            restarts.sweep(other, 0, 4, HP, **kw)
+    assert _files(tmp_path) == before
+    assert restarts.sweep(_steps_run(30), 0, 4, HP, **kw).loaded_chunks == [0]  # an equal rebuild resumes
+
+
+def test_a_second_sweep_on_a_folder_in_use_fails_at_once_naming_the_process(tmp_path):
+    kw = {"chunk_size": 4, "execution": "vmap", "out_dir": tmp_path}
+    errors = []
+
+    def second(info):
+        if info.chunk == 0:
+            with pytest.raises(FolderInUse) as e:
+                restarts.sweep(tiny_run, 1, 9, HP, progress=False, **kw)
+            errors.append(str(e.value))
+
+    first = restarts.sweep(tiny_run, 0, 9, HP, progress=second, **kw)
+    assert len(errors) == 1 and f"pid {os.getpid()} on {socket.gethostname()}" in errors[0]
+    assert str(tmp_path) in errors[0] and first.computed_chunks == [0, 1, 2]
+    assert (tmp_path / ".lock").read_text() == ""  # released (and the file kept, see io.FolderLock)
+    assert restarts.sweep(tiny_run, 0, 9, HP, progress=False, **kw).loaded_chunks == [0, 1, 2]
+
+
+HOLDER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, "tests")
+from test_restarts import HP, tiny_run
+from xgnn_jax.engine import restarts
+folder = Path(sys.argv[1])
+def wait(info):
+    if info.chunk == 0:
+        (folder.parent / "ready").write_text("1")
+        t = time.time()
+        while not (folder.parent / "go").exists() and time.time() - t < 120:
+            time.sleep(0.05)
+restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, execution="vmap", out_dir=folder, progress=wait)
+print("HOLDER DONE")
+"""
+
+
+def test_two_processes_racing_for_one_folder_never_mix(tmp_path):
+    import time
+
+    folder = tmp_path / "sweep"
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t = time.time()
+        while not (tmp_path / "ready").exists() and holder.poll() is None and time.time() - t < 150:
+            time.sleep(0.05)
+        assert (tmp_path / "ready").exists(), holder.communicate()[1][-3000:]
+        with pytest.raises(FolderInUse, match=rf"in use by another process \(pid {holder.pid} on "):
+            restarts.sweep(tiny_run, 1, 9, HP, chunk_size=4, execution="vmap", out_dir=folder, progress=False)
+    finally:
+        (tmp_path / "go").write_text("1")
+        out, err = holder.communicate(timeout=150)
+    assert holder.returncode == 0 and "HOLDER DONE" in out, err[-3000:]
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["identity"]["seed"] == 0 and len(manifest["sessions"]) == 1
+    resumed = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, execution="vmap", out_dir=folder, progress=False)
+    assert resumed.loaded_chunks == [0, 1, 2] and resumed.rejected_chunks == []
+    alone = restarts.sweep(tiny_run, 0, 9, HP, chunk_size=4, execution="vmap", progress=False)
+    np.testing.assert_array_equal(resumed["w0"], alone["w0"])
+
+
+def test_a_folder_of_the_old_format_is_refused(tmp_path):
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "identity": {}, "sessions": []}))
+    with pytest.raises(ValueError, match="format 1 .*without fingerprints"):
+        restarts.sweep(tiny_run, 0, 4, HP, chunk_size=4, execution="vmap", out_dir=tmp_path, progress=False)
