@@ -284,3 +284,47 @@ def test_a_kill_between_the_files_of_a_results_folder_leaves_the_old_folder_whol
     run_study(FIG, TinyConfig(lr=3.0), results_root=tmp_path, progress=False)
     assert len(list((tmp_path / ".runs" / "fig").iterdir())) == 2
     assert json.loads((tmp_path / "fig" / "summary.json").read_text())["lr"] == 3.0
+
+
+SEEN = []
+STOP_AT = []
+
+
+def _u_run(key, hp):
+    import jax
+
+    return {"u": jax.random.uniform(key) * hp["lr"]}
+
+
+def _sweeping_run(config, out_dir=None, progress=True):
+    from xgnn_jax.engine import restarts
+
+    def stop(info):
+        if info.chunk in STOP_AT:
+            raise KeyboardInterrupt
+
+    res = restarts.sweep(_u_run, config.seed, 8, {"lr": config.lr}, chunk_size=4, execution="vmap",
+                         out_dir=Path(out_dir) / "sweeps" / "u", progress=stop)
+    SEEN.append((res.loaded_chunks, res.computed_chunks))
+    v = verdict("C1", True, "q", "m")
+    return results.finish(SWEEPING, config, {"verdicts": [v], "u": res["u"]}, out_dir, wall_time_s=0.01)
+
+
+SWEEPING = Study("sweeping", "A study with a resumable sweep", ("C1",), TinyConfig, _sweeping_run)
+
+
+def test_a_studys_sweeps_resume_after_an_interruption_and_carry_over_to_a_rerun(tmp_path):
+    SEEN.clear()
+    STOP_AT[:] = [0]
+    with pytest.raises(KeyboardInterrupt):
+        run_study(SWEEPING, TinyConfig(), results_root=tmp_path, progress=False)
+    assert not (tmp_path / "sweeping").exists()  # nothing published
+    STOP_AT.clear()
+    run_study(SWEEPING, TinyConfig(), results_root=tmp_path, progress=False)
+    assert SEEN == [([0], [1])]  # the interrupted run's folder was taken over: chunk 0 loaded
+    first = (tmp_path / "sweeping").resolve()
+    run_study(SWEEPING, TinyConfig(), results_root=tmp_path, progress=False)
+    assert SEEN[-1] == ([0, 1], []) and (tmp_path / "sweeping").resolve() != first  # linked from the last run
+    assert results.check_folder(tmp_path / "sweeping") == [] and results.check_folder(first) == []
+    run_study(SWEEPING, TinyConfig(lr=1.0), results_root=tmp_path, progress=False)
+    assert SEEN[-1] == ([], [0, 1])  # another config starts afresh

@@ -592,7 +592,7 @@ def _load_chunk(path: Path, exp: _Expected) -> tuple[list[np.ndarray] | None, st
     if not path.exists():
         return None, None
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as f, np.load(f, allow_pickle=False) as z:  # own handle: closed on any error
             data = {k: z[k] for k in z.files}
     except Exception as e:  # a damaged file raises BadZipFile, EOFError, ValueError, OSError, zlib.error ...
         return None, f"unreadable ({type(e).__name__}: {e})"

@@ -164,12 +164,13 @@ def run_study(study: Study, config: Any, *, results_root: str | Path = "results"
     The study's ``out_dir`` is the staging folder ``results_root/.runs/<name>/<run-id>/`` (figures saved there
     land in the published folder); :func:`xgnn_jax.study.results.finish` writes the files, then points the
     symlink ``results_root/<name>`` at it in one atomic step. A study that fails leaves the old results in
-    place (its staging folder is removed)."""
+    place (its staging folder is removed; one killed outright is taken over, with its resumable sweeps, by the
+    next run of the same config)."""
     from xgnn_jax.study import results
 
     study.check(config)
     t0 = time.perf_counter()
-    staging = results.staging_folder(results_root, study.name)
+    staging = results.staging_folder(results_root, study.name, config)
     try:
         summary = study.run(config, out_dir=staging, progress=progress)
     except BaseException:

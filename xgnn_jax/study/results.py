@@ -48,18 +48,64 @@ REQUIRED = ("config.json", "summary.json", "meta.json")
 
 
 # ---------------------------------------------------------------------------------------------- staging
-def staging_folder(results_root: str | Path, name: str) -> Path:
-    """A new, empty run folder ``results_root/.runs/<name>/<run-id>/`` marked as staging: :func:`finish` into it
-    publishes it as ``results_root/<name>``. ``run-id`` = UTC time, host, pid and a random suffix."""
+def staging_folder(results_root: str | Path, name: str, config: Any = None) -> Path:
+    """A run folder ``results_root/.runs/<name>/<run-id>/`` marked as staging: :func:`finish` into it publishes
+    it as ``results_root/<name>``. ``run-id`` = UTC time, host, pid and a random suffix.
+
+    With ``config``, a study's resumable sweeps (``out_dir/sweeps/``, see :func:`xgnn_jax.engine.restarts.sweep`)
+    carry over: the staging folder of an earlier run of the same config whose process died (killed, crashed) is
+    taken over as it is, and otherwise the published run's ``sweeps/`` files are hard-linked into the new folder
+    when its config is the same (chunk files are never rewritten in place, so the old run stays intact)."""
     root = Path(results_root)
-    stamp = _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_id = f"{stamp}-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
-    folder = root / RUNS / name / run_id
+    key = _config_key(config) if config is not None else None
+    host = socket.gethostname()
+    mark = {"publish_as": name, "pid": os.getpid(), "host": host, "config_key": key,
+            "started": _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")}
+    runs = root / RUNS / name
+    if key is not None and runs.is_dir():
+        for d in sorted(runs.iterdir()):
+            info = _staging_info(d)
+            if info and info.get("config_key") == key and _gone(info):
+                atomic_write_bytes(d / STAGING_MARK, json.dumps({**mark, "run_id": d.name}).encode())
+                return d
+    run_id = f"{mark['started']}-{host}-{os.getpid()}-{secrets.token_hex(3)}"
+    folder = runs / run_id
     folder.mkdir(parents=True, exist_ok=False)
-    mark = {"publish_as": name, "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
-            "started": stamp}
-    atomic_write_bytes(folder / STAGING_MARK, json.dumps(mark).encode())
+    atomic_write_bytes(folder / STAGING_MARK, json.dumps({**mark, "run_id": run_id}).encode())
+    published = root / name
+    if key is not None and (published / "sweeps").is_dir():
+        try:
+            same = _config_key(json.loads((published / "config.json").read_text())) == key
+        except (OSError, ValueError):
+            same = False
+        if same:
+            _link_tree(published / "sweeps", folder / "sweeps")
     return folder
+
+
+def _config_key(config: Any) -> str:
+    return hashlib.sha256(json.dumps(to_jsonable(config), sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _staging_info(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / STAGING_MARK).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _link_tree(src: Path, dest: Path) -> None:
+    """Hard-link every file of ``src`` into ``dest`` (copy where links are not possible); lock files are left
+    out (a new lock is taken on the new folder)."""
+    for p in src.rglob("*"):
+        if not p.is_file() or p.name == ".lock":
+            continue
+        target = dest / p.relative_to(src)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(p, target)
+        except OSError:
+            shutil.copy2(p, target)
 
 
 def is_staging(folder: str | Path) -> bool:
@@ -68,10 +114,26 @@ def is_staging(folder: str | Path) -> bool:
 
 
 def discard_staging(folder: str | Path) -> None:
-    """Remove an unpublished staging folder (a failed run); a published folder is never touched."""
+    """Give up an unpublished staging folder (a failed or interrupted run): removed, unless it holds resumable
+    sweeps (``sweeps/``), then marked abandoned so that the next run of the same config takes it over. A
+    published folder is never touched."""
     folder = Path(folder)
-    if is_staging(folder):
+    if not is_staging(folder):
+        return
+    if (folder / "sweeps").is_dir():
+        info = _staging_info(folder) or {}
+        atomic_write_bytes(folder / STAGING_MARK, json.dumps({**info, "abandoned": True}).encode())
+    else:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _gone(info: dict) -> bool:
+    """Whether the run that wrote a staging mark is over: abandoned, or its process is dead (on this host)."""
+    try:
+        return bool(info.get("abandoned")) or (info["host"] == socket.gethostname()
+                                               and not _pid_alive(int(info["pid"])))
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def _fsync_dir(path: Path) -> None:
@@ -110,19 +172,12 @@ def _publish(folder: Path) -> Path:
 
 def _prune(runs: Path, keep: set[str]) -> None:
     """Remove run folders other than the published and the previous one (a reader may still be in the previous
-    one); staging folders of processes still alive on this host, or of other hosts, are left alone."""
+    one); staging folders of runs still going (this host's live processes, or other hosts') are left alone."""
     for d in runs.iterdir():
         if d.name in keep or not d.is_dir():
             continue
-        mark = d / STAGING_MARK
-        if mark.exists():
-            try:
-                info = json.loads(mark.read_text())
-                alive = info.get("host") != socket.gethostname() or _pid_alive(int(info["pid"]))
-            except (OSError, ValueError, KeyError):
-                alive = True
-            if alive:
-                continue
+        if (d / STAGING_MARK).exists() and not _gone(_staging_info(d) or {}):
+            continue
         shutil.rmtree(d, ignore_errors=True)
 
 
