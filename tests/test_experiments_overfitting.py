@@ -39,6 +39,11 @@ def test_quick_study_reports_c16(tmp_path, study_seed):
         np.testing.assert_array_equal((arrays["es_stop_epoch"] - arrays["es_best_epoch"])[stopped],
                                       overfitting.Config(seed=study_seed).patience)
     assert (tmp_path / "overfitting_curves.png").exists()
+    # One row per restart of the three remedy sweeps (7 L2 strengths with wd = 0, the lambdas, early stopping).
+    cfg = overfitting.Config(seed=study_seed)
+    with open(tmp_path / "restarts.csv") as f:
+        assert sum(1 for _ in f) == 1 + cfg.restarts * (1 + len(cfg.weight_decays) + len(cfg.lams) + 1)
+    assert v["answer"] and {n["name"] for n in v["numbers"]} >= {"test error, no remedy", "early stopping beats no remedy"}
 
 
 def test_bad_lambda_is_rejected(study_seed):
@@ -46,8 +51,9 @@ def test_bad_lambda_is_rejected(study_seed):
         overfitting.run(dataclasses.replace(overfitting.Config(seed=study_seed), lams=(1.5,)), progress=False)
 
 
-def test_paired_sign_test_leaves_out_ties():
-    lower, higher, n, p_lower, p_higher = overfitting.paired([1.0, 2.0, 3.0, 4.0], [2.0, 3.0, 3.0, 1.0])
-    assert (lower, higher, n) == (2, 1, 3)
-    assert np.isclose(p_lower, 0.5) and np.isclose(p_higher, 7 / 8)
-    assert np.isclose(overfitting.sign_p(16, 16), 2.0**-16)
+def test_effect_names_the_direction_of_a_clear_paired_difference():
+    base = np.linspace(1.0, 2.0, 12)
+    assert overfitting.verdicts.effect(base - 0.1, base) == "lower"
+    assert overfitting.verdicts.effect(base + 0.1, base) == "higher"
+    mixed = base + np.where(np.arange(12) % 2 == 0, 0.1, -0.1)
+    assert overfitting.verdicts.effect(mixed, base) == "no clear difference"
