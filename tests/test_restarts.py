@@ -514,3 +514,21 @@ def test_a_folder_of_the_old_format_is_refused(tmp_path):
     (tmp_path / "manifest.json").write_text(json.dumps({"format": 1, "identity": {}, "sessions": []}))
     with pytest.raises(ValueError, match="format 1 .*without fingerprints"):
         restarts.sweep(tiny_run, 0, 4, HP, chunk_size=4, execution="vmap", out_dir=tmp_path, progress=False)
+
+
+def test_saturated_restarts_are_counted_apart_and_never_averaged_in():
+    def run(key, hp):
+        u = jax.random.uniform(key)
+        sat = u < 0.3  # a plateau: loss 0.25, target never reached
+        return {"final_loss": jnp.where(sat, 0.25, 0.01 * u), "steps_to_target": jnp.where(sat, -1, 5),
+                "diverged": u > 0.95, "saturated": sat}
+
+    res = restarts.sweep(run, 0, 64, {"lr": [0.1, 0.2]}, chunk_size=64, execution="vmap", progress=False)
+    s = res.summary()
+    sat, div = res["saturated"][0], res["diverged"][0]
+    assert 0 < sat.sum() < 64 and 0 < div.sum() and s["n_saturated"][0] == sat.sum() == res.n_saturated / 2
+    ok = ~sat & ~div
+    np.testing.assert_allclose(s["final_loss_mean"][0], res["final_loss"][0][ok].mean(), rtol=1e-6)
+    assert s["final_loss_max"][0] < 0.25 and s["reached_target"][0] == 1.0
+    np.testing.assert_allclose(s["reached_target_of_all"][0], ok.mean())
+    assert "saturated_fraction" not in s

@@ -425,22 +425,41 @@ class SweepResult:
         cols["diverged"] = self.diverged.reshape(-1)
         return cols
 
+    @property
+    def saturated(self) -> np.ndarray:
+        """Per-restart saturation flag (bool, like ``diverged``): the outcome's ``saturated`` entry (see
+        :mod:`xgnn_jax.engine.outcomes`: finite, vanishing gradient, target not reached, units pinned), False
+        where there is none or the restart diverged."""
+        own = self.outcomes.get("saturated") if isinstance(self.outcomes, Mapping) else None
+        if own is None:
+            return np.zeros_like(self.diverged)
+        return np.asarray(own, bool).reshape(self.diverged.shape) & ~self.diverged
+
+    @property
+    def n_saturated(self) -> int:
+        return int(self.saturated.sum())
+
     def summary(self) -> dict[str, np.ndarray]:
-        """One row per grid point: hyperparameters, ``n``, ``n_diverged``, and for every scalar float outcome its
-        ``mean``, ``std``, ``min``, ``median``, ``max`` over the restarts that did not diverge. For
-        ``steps_to_target`` (-1: never reached): ``reached_target`` (fraction of non-diverged restarts) and the
-        median and mean steps of those that reached it. Boolean outcomes give the fraction that is true."""
-        div = self.diverged.reshape(self.n_points, self.n_restarts)
+        """One row per grid point: hyperparameters, ``n``, ``n_diverged``, ``n_saturated``, and for every scalar
+        float outcome its ``mean``, ``std``, ``min``, ``median``, ``max`` over the restarts that neither diverged
+        nor saturated (both are counted, never averaged in). For ``steps_to_target`` (-1: never reached):
+        ``reached_target`` (fraction of those restarts), ``reached_target_of_all`` (fraction of all ``n``: a
+        diverged or saturated restart has not reached it) and the median and mean steps of those that reached
+        it. Boolean outcomes give the fraction that is true."""
+        shape = (self.n_points, self.n_restarts)
+        div, sat = self.diverged.reshape(shape), self.saturated.reshape(shape)
         rows: dict[str, list] = {name: list(v) for name, v in self.hparams.items()}
         rows["n"] = [self.n_restarts] * self.n_points
         rows["n_diverged"] = [int(d.sum()) for d in div]
+        rows["n_saturated"] = [int(d.sum()) for d in sat]
         for name, v in self._scalar_leaves().items():
-            if name == "diverged":
+            if name in ("diverged", "saturated"):
                 continue
-            v = v.reshape(self.n_points, self.n_restarts)
+            v = v.reshape(shape)
             for p in range(self.n_points):
-                ok = v[p][~div[p]]
-                stats = _column_stats(name, ok)
+                stats = _column_stats(name, v[p][~(div[p] | sat[p])])
+                if "reached_target" in stats:
+                    stats["reached_target_of_all"] = float((v[p] >= 0)[~(div[p] | sat[p])].sum() / self.n_restarts)
                 for stat, value in stats.items():
                     rows.setdefault(stat, []).append(value)
         return {k: np.asarray(v) for k, v in rows.items()}

@@ -95,17 +95,28 @@ def _staging_info(folder: Path) -> dict | None:
 
 
 def _link_tree(src: Path, dest: Path) -> None:
-    """Hard-link every file of ``src`` into ``dest`` (copy where links are not possible); lock files are left
-    out (a new lock is taken on the new folder)."""
-    for p in src.rglob("*"):
-        if not p.is_file() or p.name == ".lock":
-            continue
-        target = dest / p.relative_to(src)
-        target.parent.mkdir(parents=True, exist_ok=True)
+    """Hard-link the files of every sweep folder under ``src`` (a folder with a ``manifest.json`` of the current
+    format) into ``dest`` (copy where links are not possible). Lock files are left out (the new folder gets its
+    own); sweep folders of an older format are not carried over (they would be refused)."""
+    from xgnn_jax.engine.restarts import FORMAT_VERSION, MANIFEST
+
+    for manifest in src.rglob(MANIFEST):
         try:
-            os.link(p, target)
-        except OSError:
-            shutil.copy2(p, target)
+            if json.loads(manifest.read_text()).get("format") != FORMAT_VERSION:
+                continue
+        except (OSError, ValueError):
+            continue
+        for p in manifest.parent.rglob("*"):
+            if not p.is_file() or p.name == ".lock":
+                continue
+            target = dest / p.relative_to(src)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(p, target)
+            except FileExistsError:
+                pass  # nested sweep folders: linked once
+            except OSError:
+                shutil.copy2(p, target)
 
 
 def is_staging(folder: str | Path) -> bool:
