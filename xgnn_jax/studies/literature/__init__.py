@@ -106,15 +106,23 @@ def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl:
 
 
 def _analyses(cfg: Config, sweeps: dict, points: list[str]) -> dict:
-    i = points.index("numpy")
+    """Hessian analyses of the failed end points: the 2-1-1 net (tss criterion), the 2-2-1 net at RHW's eta 0.5
+    and at the numpy setting (every |o - y| < 0.5), the 2-3-1 net in both update modes pooled (RMS criterion)."""
+    import jax
+
+    s221 = MLP((2, 2, 1), weight_init=tasks.U05, bias_init=tasks.U05)
+    s231 = MLP((2, 3, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+    pooled = jax.tree.map(lambda a, b: np.concatenate([a, b]), sweeps["2-3-1 batch"].outcomes,
+                          sweeps["2-3-1 online"].outcomes)
     nets = {"shortcut": (ShortcutMLP(2, 1, 1, weight_init=tasks.U05, bias_init=tasks.U05), sweeps["shortcut"].outcomes,
                          "epochs_tss"),
-            "2-2-1": (MLP((2, 2, 1), weight_init=tasks.U05, bias_init=tasks.U05), _outcomes_at(sweeps["2-2-1"], i),
-                      "epochs_correct"),
-            "2-3-1 batch": (MLP((2, 3, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)"),
-                            sweeps["2-3-1 batch"].outcomes, "epochs_rms")}
-    return {name: tasks.analyse_failures(model, o, np.asarray(o[key]) < 0, cfg.max_hessians)
-            for name, (model, o, key) in nets.items()}
+            "2-2-1 rhw": (s221, _outcomes_at(sweeps["2-2-1"], points.index("rhw")), "epochs_tss"),
+            "2-2-1 numpy": (s221, _outcomes_at(sweeps["2-2-1"], points.index("numpy")), "epochs_correct"),
+            "2-3-1": (s231, pooled, "epochs_rms")}
+    out = {name: tasks.analyse_failures(model, o, np.asarray(o[key]) < 0, cfg.max_hessians)
+           for name, (model, o, key) in nets.items()}
+    out["shortcut"]["runs"] = int(np.asarray(sweeps["shortcut"]["epochs_tss"]).size)
+    return out
 
 
 def _verdicts(table: list[dict], figs: list[str]) -> list[Verdict]:

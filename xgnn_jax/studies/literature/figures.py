@@ -62,8 +62,7 @@ def slice_map(out_dir: Path, sl: dict, span: float) -> str:
     t = np.asarray(sl["epochs_correct"], np.float64)
     fig, ax = plotting.figure(width=5.2, height=4.4)
     shown = np.ma.masked_where(t < 0, np.log2(np.maximum(t, 1)))
-    cmap = plotting.plt.get_cmap("viridis").copy()
-    cmap.set_bad("black")
+    cmap = plotting.plt.get_cmap("viridis").with_extremes(bad="black")
     im = ax.imshow(shown.T, origin="lower", extent=(-span, span, -span, span), cmap=cmap, aspect="equal")
     fig.colorbar(im, ax=ax, label="log2 epochs to solution")
     ax.set(xlabel="W1[0, 0] (input 1 -> hidden 1)", ylabel="W1[1, 0] (input 2 -> hidden 1)",

@@ -114,39 +114,49 @@ def _labels(a: dict) -> str:
     return ", ".join(f"{k}: {v}" for k, v in a["labels"].items() if v) or "none"
 
 
+def _strict(a: dict) -> int:
+    return int(a["labels"].get("strict local minimum", 0)) if a["n"] else 0
+
+
 def minima_rows(an: dict[str, dict]) -> list[dict]:
     """L06-L09 from the Hessian analyses of failed end points (``an[name]``, see ``tasks.analyse_failures``)."""
-    out = []
-    for id_, name, src, pub in (
-            ("L06", "shortcut", "Sprinkhuizen-Kuyper & Boers 1996", "2-1-1 with shortcuts: only global minima"),
-            ("L07", "2-2-1", "Hamey 1998", "2-2-1: no finite strict local minimum")):
-        a = an[name]
-        strict = int(a["labels"].get("strict local minimum", 0)) if a["n"] else 0
-        ok = None if a["n"] == 0 else strict == 0
-        out.append(row(id_, src, f"XOR, {name}, failed runs of the sweep", pub,
-                       f"{a['n']} failed end points: {_labels(a)}", f"{strict} strict minima of {a['n']}", ok,
-                       "no restart failed: nothing to locate" if ok is None else
-                       "no failed run sits at a strict minimum" if ok else "a failed run sits at a strict minimum",
-                       "float32 Hessian, eigenvalue tolerance 1e-5, gradient tolerance 1e-4"))
-    a = an["2-2-1"]
-    k = int(np.sum(a["saturated"] > 0))
-    ours, interval, _ = _frac(k, a["n"]) if a["n"] else ("no failed run", "", None)
-    ok = None if a["n"] == 0 else bool(xr.fraction(k, a["n"])[1] > 0.5)
-    out.append(row("L08", "Sprinkhuizen-Kuyper & Boers 1999",
-                   "XOR, 2-2-1, failed runs", "non-strict local minima where hidden units saturate",
-                   f"{ours} failed end points with a saturated hidden unit", interval, ok,
+    tol = "float32 Hessian, eigenvalue tolerance 1e-5, gradient tolerance 1e-4"
+    a = an["shortcut"]
+    k, n = a["n"], a.get("runs", a["n"])
+    ok = _strict(a) == 0
+    out = [row("L06", "Sprinkhuizen-Kuyper & Boers 1996", "XOR, 2-1-1 with shortcuts (L01's runs)",
+               "only global minima: every other stationary point a saddle",
+               f"{k} of {n} runs failed ({_labels(a)}); Wilson upper bound on failure "
+               f"{xr.fraction(k, n)[2]:.1%}", f"{_strict(a)} strict minima among the failures", ok,
+               "no run is held by a strict minimum" if ok else "a failed run sits at a strict minimum", tol)]
+    r, m = an["2-2-1 rhw"], an["2-2-1 numpy"]
+    strict = _strict(r) + _strict(m)
+    ok = None if r["n"] + m["n"] == 0 else strict == 0
+    out.append(row("L07", "Hamey 1998", "XOR, 2-2-1, failed runs at L02's and L04's settings",
+                   "no finite strict local minimum", f"eta 0.5: {r['n']} failed ({_labels(r)}); numpy setting: "
+                   f"{m['n']} failed ({_labels(m)})", f"{strict} strict minima of {r['n'] + m['n']}", ok,
+                   "no failed run" if ok is None else "no failed run sits at a strict minimum" if ok else
+                   "a failed run sits at a strict minimum", tol))
+    k, n = int(np.sum(r["saturated"] > 0)), r["n"]
+    ours, interval, _ = _frac(k, n) if n else ("no failed run", "", None)
+    ok = None if n == 0 else bool(xr.fraction(k, n)[1] > 0.5)
+    km = int(np.sum(m["saturated"] > 0))
+    out.append(row("L08", "Sprinkhuizen-Kuyper & Boers 1999", "XOR, 2-2-1, failed runs at eta 0.5 (L02)",
+                   "non-strict local minima where hidden units saturate",
+                   f"{ours} failed end points with a saturated hidden unit (numpy setting: {km}/{m['n']})",
+                   interval, ok, "no failed run" if ok is None else
                    "most failures sit where a hidden unit saturates" if ok else
-                   "failures do not sit mainly at saturation (not trained long enough to saturate?)",
-                   "saturated: g'(z) <= 0.01 g'(0) on every pattern"))
-    a = an["2-3-1 batch"]
+                   "failures sit on plateaus before saturation (the saturated minima lie at infinite weights)",
+                   "saturated: g'(z) <= 0.01 g'(0) on every pattern; reproduced when the Wilson lower bound > 1/2"))
+    a = an["2-3-1"]
     stall = int(a["labels"].get("flat region / plateau", 0) + a["labels"].get("strict local minimum", 0)) \
         if a["n"] else 0
     ok = None if a["n"] == 0 else stall > 0
-    out.append(row("L09", "Sprinkhuizen-Kuyper & Boers 1999", "XOR, 2-3-1 (L13's setting), failed runs",
+    out.append(row("L09", "Sprinkhuizen-Kuyper & Boers 1999", "XOR, 2-3-1, failed runs of L12 and L13 pooled",
                    "a region of local minima with non-zero error",
                    f"{a['n']} failed end points: {_labels(a)}", f"{stall} stalled at non-zero error", ok,
                    "no 2-3-1 run failed: the region was not met" if ok is None else
-                   "failed runs stall at non-zero error" if ok else "failed runs are still descending"))
+                   "failed runs stall at non-zero error" if ok else "failed runs are still descending", tol))
     return out
 
 

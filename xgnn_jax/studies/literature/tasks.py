@@ -61,7 +61,7 @@ def run_sweeps(cfg: Any, progress: bool = False) -> dict[str, Any]:
     u1 = MLP((2, 3, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
     hp231 = {"lr": 1.0, "momentum": 0.7}
     out["2-3-1 batch"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, keep=True, progress=progress)
-    out["2-3-1 online"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, mode="sgd",
+    out["2-3-1 online"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, mode="sgd", keep=True,
                                  progress=progress)
     return {"sweeps": out, "points": [p[0] for p in points]}
 
