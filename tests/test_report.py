@@ -74,7 +74,7 @@ def test_reconcile_keeps_the_same_word_or_the_weaker_one():
 
 def test_answer_falls_back_to_a_sentence_from_word_and_question():
     assert report.answer_of({"answer": "Yes.", "verdict": "holds"}) == "Yes."
-    assert report.answer_of({"verdict": "does not hold", "question": "Is it linear?"}) == "No: is it linear."
+    assert report.answer_of({"verdict": "does not hold", "question": "Is it linear?"}) == "Is it linear? No."
 
 
 def test_markdown_reads_claim_by_claim(folder):

@@ -142,11 +142,11 @@ def answer_of(v: Mapping[str, Any]) -> str:
     question."""
     if v.get("answer"):
         return str(v["answer"]).strip()
-    q = str(v.get("question", "")).strip().rstrip("?.")
+    q = str(v.get("question", "")).strip()
     word = v.get("verdict", "")
-    lead = {"holds": "Yes", "holds under conditions": "Yes, under the conditions below",
-            "does not hold": "No", "inconclusive": "Undecided at this sample size"}.get(word, word)
-    return f"{lead}: {q[:1].lower() + q[1:]}." if q else f"{lead}."
+    said = {"holds": "Yes.", "holds under conditions": "Yes, under the conditions below.",
+            "does not hold": "No.", "inconclusive": "Undecided at this sample size (see below)."}.get(word, word)
+    return f"{q} {said}" if q else said
 
 
 def _num(x: Any) -> str:
@@ -162,7 +162,7 @@ def number_row(n: Mapping[str, Any]) -> tuple[str, str, str]:
     unit = f" {n['unit']}" if n.get("unit") else ""
     interval = ""
     if n.get("low") is not None and n.get("high") is not None:
-        interval = f"{_num(n['low'])} to {_num(n['high'])}{unit}"
+        interval = f"{_num(n['low'])} to {_num(n['high'])}"  # in the value's unit
         if n.get("interval"):
             interval += f" ({n['interval']})"
     elif n.get("interval"):
@@ -179,7 +179,10 @@ def split_list(text: str) -> list[str]:
 def few_words(conditions: str) -> str:
     """The first clause of a verdict's conditions, for the at-a-glance table (never cut mid-clause)."""
     first = split_list(conditions)[0] if conditions else ""
-    return first.split(". ")[0].rstrip(".")
+    first = first.split(". ")[0].rstrip(".")
+    # "with the factor 2 restored: as printed ..." -> the condition, not its evidence (a colon in brackets stays)
+    head = re.split(r":\s+(?![^()]*\))", first)[0]
+    return head if len(head.split()) >= 3 else first
 
 
 def _title(cid: str, parts: list[tuple[str, dict]]) -> str:
@@ -375,7 +378,7 @@ def _md_studies(runs: list[StudyRun]) -> list[str]:
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top}
 th{background:#f0f0f0;cursor:pointer}img{max-width:100%;border:1px solid #ddd}code{background:#f4f4f4}
-.w{font-weight:bold;padding:1px 6px;border-radius:3px}.holds{background:#d4f4d4}.cond{background:#fff2c2}
+.w{font-weight:bold;padding:1px 6px;border-radius:3px;white-space:nowrap}.holds{background:#d4f4d4}.cond{background:#fff2c2}
 .fails{background:#f8d0d0}.inc{background:#dde4f8}.none{background:#eee}section.claim{border-top:2px solid #ddd}
 blockquote{color:#555;border-left:3px solid #ccc;margin-left:0;padding-left:1em}"""
 
