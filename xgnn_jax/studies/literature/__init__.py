@@ -11,7 +11,7 @@ Runs: XOR with sigmoid units, ``E = 1/2 sum_k (o_k - y_k)^2`` summed over the fo
 one restart sweep per network structure (the 2-2-1 settings share one grid: RHW eta 0.5 and 0.25, the numpy
 setting, Kolen & Pollack's radii; common random numbers, so restart i starts alike at every point), one map over a
 2-D slice of starts, and float32 Hessian analyses of the failed end points. Summary ``"table"``: the rows
-(fields :data:`~xgnn_jax.studies.literature.rows.ROW_FIELDS`); verdict ``L00`` prints the table, ``L01``-``L13`` one
+(fields :data:`~xgnn_jax.studies.literature.rows.ROW_FIELDS`); verdict ``L00`` prints the table, ``L01``-``L16`` one
 row each, ``facts={"reproduced": ...}``.
 
 Which rows move with the seed (quick setting, seeds 0-2): the fraction rows near a boundary of their interval
@@ -62,11 +62,13 @@ class Config:
     slice_span: float = 4.0
     slice_radius: float = 1.0
     max_hessians: int = 32  # failed end points analysed per network
+    init_epochs: int = 15000  # the deeplearning.ai exercise's iterations
+    init_seeds: int = 3  # starts per initialisation in that exercise
 
     @classmethod
     def full(cls) -> Config:
         return cls(restarts=4096, restarts_wide=1024, restarts_231=2048, chauvin_widths=(2, 4, 8, 16, 32),
-                   kp_radii=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0), slice_res=128, max_hessians=512)
+                   kp_radii=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0), slice_res=128, max_hessians=512, init_seeds=32)
 
 
 def _check(cfg: Config) -> None:
@@ -86,7 +88,7 @@ def _outcomes_at(sw, i: int) -> dict:
     return jax.tree.map(lambda a: a[i], sw.outcomes)
 
 
-def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl: dict) -> list[dict]:
+def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl: dict, inits: dict) -> list[dict]:
     g = sweeps["2-2-1"]
     widths = sorted(cfg.chauvin_widths)
     wide = [_point(g, points, "rhw_eta025", "epochs_tss") if h == 2 else xr.as_times(sweeps[f"2-{h}-1"]["epochs_tss"])
@@ -102,7 +104,7 @@ def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl:
     for id_, mode, pct in (("L12", "online", 96), ("L13", "batch", 99)):
         out.append(rows.two_three_one(id_, "on-line" if mode == "online" else "batch",
                                       xr.as_times(sweeps[f"2-3-1 {mode}"]["epochs_rms"]), pct))
-    return out
+    return out + rows.init_exercise(inits, cfg.init_epochs)
 
 
 def _analyses(cfg: Config, sweeps: dict, points: list[str]) -> dict:
@@ -153,7 +155,8 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
         sweeps, points = got["sweeps"], got["points"]
         sl = tasks.kp_slice(cfg, progress=progress)
         analyses = _analyses(cfg, sweeps, points)
-        table = build_rows(cfg, sweeps, points, analyses, sl)
+        inits = tasks.init_exercise(cfg, progress=progress)
+        table = build_rows(cfg, sweeps, points, analyses, sl, inits)
     figs = _figures(cfg, out_dir, sweeps, points, sl) if out_dir is not None else []
     summary = {"table": [{k: r[k] for k in rows.ROW_FIELDS} for r in table],
                "verdicts": _verdicts(table, figs),

@@ -23,11 +23,12 @@ def times(out_dir: Path, curves: dict[str, np.ndarray], marks: dict[str, float])
         _ecdf(ax, t, label)
     for label, v in marks.items():
         ax.axvline(v, ls="--", color="k", lw=0.8)
-        ax.text(v, 0.02, f" {label}", rotation=90, va="bottom", fontsize=8)
+        ax.text(v, 0.98, f" {label}", rotation=90, va="top", ha="right", fontsize=8)
     ax.set_xscale("log")
     ax.set(xlabel="epochs (sweeps) to solution", ylabel="fraction of runs solved",
            title="Time to solution; dashed: published numbers")
-    ax.legend(fontsize=8)
+    ax.tick_params(axis="x", which="minor", labelbottom=False)
+    ax.legend(fontsize=8, loc="lower right")
     return plotting.save(fig, out_dir / "literature_times.png")
 
 
@@ -42,6 +43,7 @@ def laws(out_dir: Path, widths, width_times, radii, radius_times) -> str:
     a.plot(h, 280 - 33 * np.log2(h), "k--", label="Chauvin: 280 - 33 log2 H")
     a.set(xscale="log", xlabel="hidden units H", ylabel="epochs to solution", title="XOR, eta 0.25")
     a.set_xticks(list(widths), [str(w) for w in widths])
+    a.tick_params(axis="x", which="minor", labelbottom=False)
     a.legend(fontsize=8)
     rm = np.array([xr.median_interval(t) for t in radius_times])
     finite_hi = np.where(np.isfinite(rm[:, 2]), rm[:, 2], np.nan)
@@ -49,6 +51,8 @@ def laws(out_dir: Path, widths, width_times, radii, radius_times) -> str:
     b.fill_between(radii, rm[:, 1], finite_hi, alpha=0.25)
     b.set(xscale="log", yscale="log", xlabel="init radius r (weights in [-r, r])", ylabel="epochs to solution",
           title="Kolen & Pollack: time vs init radius")
+    b.set_xticks(list(radii), [f"{r:g}" for r in radii])
+    b.tick_params(axis="x", which="minor", labelbottom=False)
     c = b.twinx()
     c.plot(radii, [np.mean(~np.isfinite(t)) for t in radius_times], "s:", color="C3", label="unsolved fraction")
     c.set(ylabel="unsolved fraction", xlabel=b.get_xlabel(), title=b.get_title())  # the twin shares b's axes

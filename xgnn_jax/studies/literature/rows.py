@@ -208,6 +208,39 @@ def two_three_one(id_: str, mode: str, t_rms: np.ndarray, pct: int) -> dict:
                numbers=((f"success fraction ({mode})", *f, "95% Wilson", ""),))
 
 
+def init_exercise(res: dict[str, dict[str, np.ndarray]], epochs: int) -> list[dict]:
+    """L14-L16 (deeplearning.ai "Initialization"): zero init stays at ln 2 and 50%; x10 random init starts far
+    above ln 2 and ends below He's accuracy; He reaches about 99% (within 3 points)."""
+    src, ln2 = "deeplearning.ai 'Initialization' exercise", float(np.log(2.0))
+    setting = f"circles (300, noise 0.05), [2, 10, 5, 1] ReLU + sigmoid, {epochs} steps, lr 0.01"
+    assumed = "our circles draw (factor 0.8), not theirs; He normal untruncated; biases zero"
+    z, big, he = res["zeros"], res["large"], res["he"]
+    n = z["final_loss"].size
+    ok = bool(np.all(np.abs(z["final_loss"] - ln2) < 1e-3) and np.all(np.abs(z["final_accuracy"] - 0.5) < 0.01))
+    out = [row("L14", src, f"{setting}, zero init", "cost stays at ln 2 = 0.693, 50% accuracy",
+               f"final cost {np.median(z['final_loss']):.4f}, accuracy {np.median(z['final_accuracy']):.0%} "
+               f"(median of {n} seeds)", f"cost range [{z['final_loss'].min():.4f}, {z['final_loss'].max():.4f}]",
+               ok, "zero init keeps every unit alike" if ok else "zero init moved", assumed)]
+    acc_b, acc_h = np.median(big["final_accuracy"]), np.median(he["final_accuracy"])
+    ok = bool(np.median(big["first_loss"]) > 2 * ln2 and acc_b < acc_h - 0.05)
+    out.append(row("L15", src, f"{setting}, N(0, 1) x 10 init", "very high initial cost, trains poorly (83%)",
+                   f"cost after step 1 {np.median(big['first_loss']):.3g}, accuracy {acc_b:.0%} (He: {acc_h:.0%})",
+                   f"accuracy range [{big['final_accuracy'].min():.0%}, {big['final_accuracy'].max():.0%}]", ok,
+                   "large init starts high and ends worse than He" if ok else "large init is not clearly worse",
+                   assumed + "; reproduced when the first cost > 2 ln 2 and accuracy is 5 points below He's",
+                   numbers=(("accuracy (x10 init, median)", float(acc_b), float(big["final_accuracy"].min()),
+                             float(big["final_accuracy"].max()), f"range over {n} seeds", ""),)))
+    ok = bool(abs(acc_h - 0.99) <= 0.03)
+    out.append(row("L16", src, f"{setting}, He init", "about 99% training accuracy",
+                   f"accuracy {acc_h:.1%} (median of {n} seeds)",
+                   f"range [{he['final_accuracy'].min():.1%}, {he['final_accuracy'].max():.1%}]", ok,
+                   "He init trains the net" if ok else "He init falls short of 99%",
+                   assumed + "; reproduced within 3 points of 99%",
+                   numbers=(("accuracy (He, median)", float(acc_h), float(he["final_accuracy"].min()),
+                             float(he["final_accuracy"].max()), f"range over {n} seeds", ""),)))
+    return out
+
+
 def markdown(rows_: list[dict]) -> str:
     """The table as Markdown: id, source, published, ours, interval, verdict and reason."""
     head = "| id | source | setting | published | ours | interval | verdict |\n|---|---|---|---|---|---|---|\n"

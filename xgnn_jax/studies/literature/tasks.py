@@ -118,3 +118,35 @@ def _objective(model):
     if model not in _OBJECTIVES:
         _OBJECTIVES[model] = objective(model, "half_sse", "sum")
     return _OBJECTIVES[model]
+
+
+DLAI_INITS = {"zeros": ("zeros", 1.0), "large": ("normal(1)", 10.0), "he": ("he_normal", 1.0)}  # spec, scale
+
+
+def init_exercise(cfg: Any, progress: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """The deeplearning.ai "Initialization" exercise: a ``[2, 10, 5, 1]`` ReLU net with a sigmoid output on 300
+    noisy circles (noise 0.05, inner radius 0.8 as sklearn's ``make_circles``; our draw, not theirs), mean
+    binary cross-entropy, ``cfg.init_epochs`` full-batch gradient steps at lr 0.01; biases zero; weights zero,
+    ``N(0, 1) x 10`` or He normal. One program for every start: the starts are rows of a map (``params0``).
+    Returns per init: ``first_loss`` (after the first step), ``final_loss``, ``final_accuracy`` over the seeds."""
+    data = datasets.circles(jax.random.key(cfg.seed), n=300, noise=0.05, factor=0.8)
+    tcfg = train.TrainConfig(epochs=cfg.init_epochs, loss="sigmoid_binary_cross_entropy", reduction="mean",
+                             optimizer="sgd", record_grad_norm=False)
+    base = MLP((2, 10, 5, 1), hidden="relu", output="sigmoid", bias_init="zeros")
+    run = train.make_run(base, train.Data(data.x, data.y), tcfg)
+    starts = []
+    for spec, scale in DLAI_INITS.values():
+        m = MLP(base.sizes, hidden="relu", output="sigmoid", weight_init=spec, bias_init="zeros")
+        starts += [m.init(jax.random.fold_in(jax.random.key(cfg.seed), s), scale) for s in range(cfg.init_seeds)]
+    stacked = jax.tree.map(lambda *a: np.stack(a), *starts)
+
+    def one(key, row, hp):
+        r = run(key, hp, row)
+        return {"first_loss": r.history["loss"][0], "final_loss": r.final_loss,
+                "final_accuracy": r.final_accuracy, "diverged": r.diverged}
+
+    res = restarts.map_over(one, stacked, seed=cfg.seed, hparams={"lr": 0.01}, progress=progress)
+    k = cfg.init_seeds
+    return {name: {f: np.asarray(res[f]).reshape(-1)[i * k:(i + 1) * k] for f in ("first_loss", "final_loss",
+                                                                                   "final_accuracy")}
+            for i, name in enumerate(DLAI_INITS)}
