@@ -17,46 +17,77 @@ Names, with ``d`` the fan-in:
 | ``he_uniform``, ``he_normal`` | variance 2 / fan_in | He et al. 2015 (Kaiming) |
 | ``lecun_normal`` | truncated normal, variance 1 / fan_in | Flax's default kernel init |
 
-Arguments are written in the name, ``"uniform(-0.5, 0.5)"``, so that a network's structure stays a hashable
-frozen dataclass. A swept scale (e.g. the ``r`` of U(-r, r)) is not part of the name: pass it as an array to
+Each factory returns an :class:`Initializer`: a function object compared and hashed by its name and arguments
+(``uniform(-1, 1) == uniform(-1, 1)``), so a network built with it stays a hashable frozen dataclass and two equal
+networks share one compiled program. ``MLP(..., weight_init=initializers.uniform(-1, 1))`` is the typed
+spelling; the string ``"uniform(-1, 1)"`` is a shorthand for the command line, parsed by :func:`get` into the
+same object. Arguments must be finite numbers (``normal(inf)`` is an error naming the argument). A swept scale (e.g. the ``r`` of U(-r, r)) is not part of the name: pass it as an array to
 :meth:`xgnn_jax.core.mlp.MLP.init` (``weight_scale``), which multiplies the draw, so a sweep over scales is one compile.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 Array = jax.Array
-Initializer = Callable[..., Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Initializer:
+    """``init(key, shape, fan_in, fan_out, dtype) -> array``, named: ``name(args)`` says what it draws.
+
+    Equality and hashing use ``name`` and ``args`` only (``fn`` is the drawing function)."""
+
+    name: str
+    args: tuple[float, ...]
+    fn: Callable[..., Array] = dataclasses.field(compare=False, repr=False)
+
+    def __call__(self, key, shape, fan_in, fan_out, dtype=jnp.float32) -> Array:
+        return self.fn(key, shape, fan_in, fan_out, dtype)
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(f'{a:g}' for a in self.args)})" if self.args else self.name
+
+
+def _finite(value, argument: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(float(value)):
+        raise ValueError(f"{argument}: expected a finite number, got {value!r}")
+    return float(value)
 
 
 def zeros() -> Initializer:
     def init(key, shape, fan_in, fan_out, dtype=jnp.float32):
         return jnp.zeros(shape, dtype)
 
-    return init
+    return Initializer("zeros", (), init)
 
 
 def constant(value: float) -> Initializer:
+    value = _finite(value, "constant(c): c")
+
     def init(key, shape, fan_in, fan_out, dtype=jnp.float32):
         return jnp.full(shape, value, dtype)
 
-    return init
+    return Initializer("constant", (value,), init)
 
 
 def uniform(a: float = 0.0, b: float = 1.0) -> Initializer:
+    a, b = _finite(a, "uniform(a, b): a"), _finite(b, "uniform(a, b): b")
     if not b > a:
         raise ValueError(f"uniform(a, b): expected a < b, got a={a}, b={b}")
 
     def init(key, shape, fan_in, fan_out, dtype=jnp.float32):
         return jax.random.uniform(key, shape, dtype, minval=a, maxval=b)
 
-    return init
+    return Initializer("uniform", (a, b), init)
 
 
 def fan_in_uniform() -> Initializer:
@@ -66,19 +97,21 @@ def fan_in_uniform() -> Initializer:
         bound = 1.0 / math.sqrt(max(fan_in, 1))
         return jax.random.uniform(key, shape, dtype, minval=-bound, maxval=bound)
 
-    return init
+    return Initializer("fan_in_uniform", (), init)
 
 
 def normal(std: float = 1.0) -> Initializer:
+    std = _finite(std, "normal(std): std")
     if not std >= 0:
         raise ValueError(f"normal(std): expected std >= 0, got {std}")
+
     def init(key, shape, fan_in, fan_out, dtype=jnp.float32):
         return std * jax.random.normal(key, shape, dtype)
 
-    return init
+    return Initializer("normal", (std,), init)
 
 
-def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer:
+def _variance_scaling(scale: float, mode: str, distribution: str) -> Callable[..., Array]:
     def init(key, shape, fan_in, fan_out, dtype=jnp.float32):
         denom = {"fan_in": fan_in, "fan_avg": (fan_in + fan_out) / 2}[mode]
         var = scale / max(denom, 1)
@@ -95,23 +128,23 @@ def _variance_scaling(scale: float, mode: str, distribution: str) -> Initializer
 
 
 def glorot_uniform() -> Initializer:
-    return _variance_scaling(1.0, "fan_avg", "uniform")
+    return Initializer("glorot_uniform", (), _variance_scaling(1.0, "fan_avg", "uniform"))
 
 
 def glorot_normal() -> Initializer:
-    return _variance_scaling(1.0, "fan_avg", "normal")
+    return Initializer("glorot_normal", (), _variance_scaling(1.0, "fan_avg", "normal"))
 
 
 def he_uniform() -> Initializer:
-    return _variance_scaling(2.0, "fan_in", "uniform")
+    return Initializer("he_uniform", (), _variance_scaling(2.0, "fan_in", "uniform"))
 
 
 def he_normal() -> Initializer:
-    return _variance_scaling(2.0, "fan_in", "normal")
+    return Initializer("he_normal", (), _variance_scaling(2.0, "fan_in", "normal"))
 
 
 def lecun_normal() -> Initializer:
-    return _variance_scaling(1.0, "fan_in", "truncated_normal")
+    return Initializer("lecun_normal", (), _variance_scaling(1.0, "fan_in", "truncated_normal"))
 
 
 FACTORIES: dict[str, Callable[..., Initializer]] = {
@@ -136,10 +169,12 @@ _SPEC = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
 
 
 def get(spec: str | Initializer, *, argument: str = "init") -> Initializer:
-    """An initialiser from a spec such as ``"zeros"``, ``"uniform(-1, 1)"``, ``"normal(0.01)"``.
+    """An initialiser from a spec such as ``"zeros"``, ``"uniform(-1, 1)"``, ``"normal(0.01)"`` (the command-line
+    shorthand for ``uniform(-1, 1)`` etc.).
 
-    Unknown names or malformed arguments raise a ``ValueError`` that names ``argument`` and lists the valid names.
-    A callable is returned unchanged.
+    Unknown names, malformed or non-finite arguments (``"normal(inf)"``) raise a ``ValueError`` that names
+    ``argument``. A callable (an :class:`Initializer` or any ``init(key, shape, fan_in, fan_out, dtype)``) is
+    returned unchanged.
     """
     if callable(spec):
         return spec

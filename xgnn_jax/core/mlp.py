@@ -145,7 +145,7 @@ class MLP:
         return self.forward(params, x)[1][1:-1]
 
 
-def objective(model: MLP, loss: str | losses_lib.Loss = "half_sse", reduction: str | None = None
+def objective(model: Any, loss: str | losses_lib.Loss = "half_sse", reduction: str | None = None
               ) -> Callable[[Params, Array, Array], Array]:
     """``J(params, x, y) = reduce_k L_k(net(x_k), y_k)``: the scalar training objective.
 
@@ -166,9 +166,13 @@ def objective(model: MLP, loss: str | losses_lib.Loss = "half_sse", reduction: s
     return J
 
 
-def check_loss_fits(model: MLP, loss: losses_lib.Loss) -> None:
-    if loss.activation is not None and model.output != loss.activation:
+def check_loss_fits(model: Any, loss: losses_lib.Loss) -> None:
+    """A loss on logits needs ``model.logits`` and the output activation it assumes (``model.output``)."""
+    if loss.from_logits and not hasattr(model, "logits"):
+        raise ValueError(f"loss: {loss.name} works on logits, but the model {type(model).__name__} has no logits()")
+    output = getattr(model, "output", None)
+    if loss.activation is not None and output is not None and output != loss.activation:
         raise ValueError(
             f"loss: {loss.name} works on logits and assumes the output activation {loss.activation!r}, "
-            f"but the model's output activation is {model.output!r}"
+            f"but the model's output activation is {output!r}"
         )

@@ -22,7 +22,8 @@ Functions (all also reachable by name through :func:`load`, e.g. ``load("moons",
 
 Synthetic data sets take a ``key`` (a ``jax.random`` key or an int seed) as their first argument; the same key
 gives the same data. :func:`split` cuts any data set into train / validation / test parts with a key, and
-:meth:`Splits.data` turns the result into the :class:`xgnn_jax.engine.train.Data` a training run takes.
+:meth:`Splits.data` turns the result into a :class:`Dataset` with its validation part attached, the form a training
+run takes (``xgnn_jax.engine.train.Data`` is the same class).
 
 The watermelon data set 3.0 is kept in its original (Chinese) form in ``xgnn_jax/data/watermelon3.csv``;
 :data:`WATERMELON_ATTRIBUTES` gives the English names of its columns and values.
@@ -31,6 +32,7 @@ The watermelon data set 3.0 is kept in its original (Chinese) form in ``xgnn_jax
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
@@ -44,11 +46,65 @@ import numpy as np
 Array = jax.Array
 
 
-class Dataset(NamedTuple):
-    """Inputs ``x: (n, d)`` and targets ``y: (n, k)``; unpacks as ``x, y = dataset``."""
+@jax.tree_util.register_pytree_node_class
+@dataclasses.dataclass(frozen=True, eq=False)
+class Dataset:
+    """Inputs ``x: (n, d)`` and targets ``y: (n, k)``, with an optional validation split ``x_val, y_val``.
+
+    The one data container of the package: data set functions return it and
+    :func:`xgnn_jax.engine.train.make_run` takes it (``train.Data`` is this class). It unpacks as
+    ``x, y = dataset`` (the training part; the validation part is :attr:`val`), and it is a pytree (its four
+    fields, ``None`` for an absent validation part), so it passes through ``jit`` and ``vmap``.
+    """
 
     x: Array
     y: Array
+    x_val: Array | None = None
+    y_val: Array | None = None
+
+    _fields = ("x", "y", "x_val", "y_val")  # as the NamedTuples this class replaces had
+
+    def __iter__(self):
+        return iter((self.x, self.y))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i):
+        return (self.x, self.y)[i]
+
+    def __repr__(self) -> str:
+        val = "" if self.x_val is None else f", val={_shape(self.x_val)}->{_shape(self.y_val)}"
+        return f"Dataset(x={_shape(self.x)}, y={_shape(self.y)}{val})"
+
+    @property
+    def val(self) -> Dataset | None:
+        """The validation part as a Dataset, or None."""
+        return None if self.x_val is None else Dataset(self.x_val, self.y_val)
+
+    @property
+    def has_val(self) -> bool:
+        return self.x_val is not None
+
+    def with_val(self, x_val: Array | None, y_val: Array | None) -> Dataset:
+        """The same training part with the validation part ``x_val, y_val`` (None, None: none)."""
+        return Dataset(self.x, self.y, x_val, y_val)
+
+    def replace(self, **changes: Any) -> Dataset:
+        return dataclasses.replace(self, **changes)
+
+    _replace = replace  # the NamedTuple spelling
+
+    def tree_flatten(self):
+        return (self.x, self.y, self.x_val, self.y_val), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        return cls(*children)
+
+
+def _shape(a) -> str:
+    return str(tuple(getattr(a, "shape", ()))) if a is not None else "None"
 
 
 # ---------------------------------------------------------------------------------------------- argument checks
@@ -419,13 +475,11 @@ class Splits(NamedTuple):
     val: Dataset
     test: Dataset
 
-    def data(self):
-        """The :class:`xgnn_jax.engine.train.Data` for a training run: the train part, with the validation part attached
-        (``None`` when it is empty)."""
-        from xgnn_jax.engine.train import Data
-
+    def data(self) -> Dataset:
+        """The :class:`Dataset` a training run takes: the train part, with the validation part attached (``None``
+        when it is empty)."""
         has_val = self.val.x.shape[0] > 0
-        return Data(self.train.x, self.train.y, self.val.x if has_val else None, self.val.y if has_val else None)
+        return Dataset(self.train.x, self.train.y, self.val.x if has_val else None, self.val.y if has_val else None)
 
 
 def split(data: Dataset | tuple[Array, Array], key: Any, fractions: Sequence[float] = (0.6, 0.2, 0.2), *,
@@ -472,3 +526,50 @@ def _cut(perm: np.ndarray, fr: tuple[float, float, float]) -> list[np.ndarray]:
     n_train = min(n, round(fr[0] * n))
     n_val = min(n - n_train, round(fr[1] * n))
     return [perm[:n_train], perm[n_train:n_train + n_val], perm[n_train + n_val:]]
+
+
+def parity(bits: int = 3, *, dtype=jnp.float32) -> Dataset:
+    """The n-bit parity problem: every binary input ``x: (2^bits, bits)`` (in lexicographic order), target
+    ``y: (2^bits, 1)`` = 1 when the number of ones is odd. 2-bit parity is XOR (:func:`logic_gate`)."""
+    import itertools  # local: this function is an additive change to the module
+
+    bits = _check_n(bits, "bits")
+    x = jnp.asarray(list(itertools.product([0, 1], repeat=bits)), dtype)
+    return Dataset(x, jnp.sum(x, axis=1, keepdims=True) % 2)
+
+
+class SeparableSets(NamedTuple):
+    """Many :func:`linearly_separable` data sets stacked: ``x: (S, n, d)``, ``y: (S, n, 1)``, their known unit
+    separators ``w: (S, d)`` (through the origin) and each set's ``margin: (S,)``."""
+
+    x: Array
+    y: Array
+    w: Array
+    margin: Array
+
+
+def linearly_separable_sets(key: Any, count: int, n: int = 100, d: int = 2, margins: Sequence[float] = (0.1,), *,
+                            signed: bool = False, dtype=jnp.float32) -> SeparableSets:
+    """``count`` data sets of :func:`linearly_separable` for each margin in ``margins``, margin level by margin
+    level (``S = len(margins) * count``); set ``j`` of level ``i`` uses key ``split(key, S)[i * count + j]``, so
+    every set and its separator (:func:`separating_hyperplane`) can be redrawn alone."""
+    count, n, d = _check_n(count, "count"), _check_n(n), _check_n(d, "d")
+    margins = [_check_positive(m, "margins", allow_zero=True) for m in margins]
+    if not margins:
+        raise ValueError("margins: expected at least one margin")
+    return _separable_sets(as_key(key), count, n, d, tuple(margins), bool(signed), jnp.dtype(dtype))
+
+
+def _separable_sets_impl(key, count, n, d, margins, signed, dtype):
+    keys = jax.random.split(key, len(margins) * count).reshape(len(margins), count)
+    xs, ys, ws = [], [], []
+    for i, m in enumerate(margins):
+        x, y = jax.vmap(lambda k, m=m: linearly_separable(k, n, d, m, signed=signed, dtype=dtype))(keys[i])
+        xs.append(x)
+        ys.append(y)
+        ws.append(jax.vmap(lambda k: separating_hyperplane(k, d, dtype=dtype))(keys[i]))
+    margin = jnp.repeat(jnp.asarray(margins, dtype), count)
+    return SeparableSets(jnp.concatenate(xs), jnp.concatenate(ys), jnp.concatenate(ws), margin)
+
+
+_separable_sets = jax.jit(_separable_sets_impl, static_argnums=(1, 2, 3, 4, 5, 6))  # one program for all sets

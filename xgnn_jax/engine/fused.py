@@ -7,8 +7,11 @@ the tiny matrix products as sums of elementwise products over that axis (one vec
 restarts), and runs a whole ``lax.scan`` over all epochs for a block of ``B`` restarts whose state fits in cache,
 then the next block (``lax.map`` over blocks). It computes what :func:`xgnn_jax.engine.train.make_run` computes, for:
 
-* ``mode="full_batch"`` (accumulated BP), ``optimizer="sgd"`` (``w <- w - eta grad``), ``loss="half_sse"``
-  with ``reduction`` ``"mean"`` (the book's ``E = (1/m) sum_k E_k``, eq. 5.16) or ``"sum"``;
+* ``mode="full_batch"`` (accumulated BP), ``loss="half_sse"`` with ``reduction`` ``"mean"`` (the book's
+  ``E = (1/m) sum_k E_k``, eq. 5.16) or ``"sum"``;
+* plain gradient descent ``w <- w - eta g`` (``optimizer="sgd"`` or ``optax.sgd``) or heavy-ball momentum
+  (``"momentum"``, ``"nesterov"``, or ``optax.sgd`` given a ``momentum`` hyperparameter), in optax's form:
+  ``v <- g + mu v``, ``w <- w - eta v`` (Nesterov: ``w <- w - eta (g + mu v)``), ``v = 0`` at the start;
 * elementwise activations ``sigmoid``, ``tanh``, ``identity``, ``relu`` (any depth; small widths).
 
 Backward pass (eq. 5.10-5.14 in matrix form, per restart), with ``s = 1/m`` for the mean and ``1`` for the sum:
@@ -18,9 +21,10 @@ Backward pass (eq. 5.10-5.14 in matrix form, per restart), with ``s = 1/m`` for 
 
 Initial parameters are drawn exactly as ``make_run`` draws them (``model.init`` on the first half of
 ``split(key)``), so a restart starts bit-identically; its trajectory agrees with ``make_run``'s to float
-tolerance (sums in another order). It returns the outcomes of :func:`xgnn_jax.engine.restarts.train_outcomes`
-directly (final loss, accuracy, gradient norm, steps to ``target_loss``, diverged), tracking the first epoch
-that reaches the target inside the scan instead of storing the per-epoch history.
+tolerance (sums in another order). It returns the outcomes of :func:`xgnn_jax.engine.outcomes.train_outcomes`
+directly (final loss, accuracy, gradient norm, steps to ``target_loss``, diverged, saturated), tracking the first
+epoch that reaches the target inside the scan instead of storing the per-epoch history (the same convention as
+:func:`xgnn_jax.engine.outcomes.steps_to`: 1-based, :data:`~xgnn_jax.engine.outcomes.NEVER` if never).
 """
 
 from __future__ import annotations
@@ -29,9 +33,14 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from xgnn_jax.core import activations
+from xgnn_jax.core import model as model_lib
 from xgnn_jax.core.mlp import MLP
+from xgnn_jax.engine import optimizers as optimizers_lib
+from xgnn_jax.engine import outcomes as outcomes_lib
+from xgnn_jax.engine import penalties as penalties_lib
 from xgnn_jax.engine import train as train_lib
 
 Array = jax.Array
@@ -57,11 +66,23 @@ MAX_PARAMS = 1024  # beyond this the unrolled elementwise products stop paying o
 MAX_EXAMPLES = 256
 
 
-def unsupported_reason(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig) -> str | None:
+def _optimizer_reason(opt: optimizers_lib.Optimizer) -> str | None:
+    """Why the kernel cannot do this optimizer: it does optax.sgd (plain, heavy ball or Nesterov) only."""
+    if opt.factory is not optax.sgd or opt.transformation is not None:
+        return f"optimizer {opt.name!r} (the fused kernel does gradient descent, with or without momentum, only)"
+    extra = {k for k, _ in opt.static} - {"nesterov"}
+    if extra:
+        return f"optimizer arguments {sorted(extra)} (the fused kernel takes learning_rate, momentum, nesterov)"
+    return None
+
+
+def unsupported_reason(model, data: train_lib.Data, config: train_lib.TrainConfig) -> str | None:
     """Why the fused kernel cannot run this configuration (None when it can)."""
+    # The kernel re-implements MLP's forward pass itself, so it takes exactly that class (not other models,
+    # which plug into train.make_run through the Model protocol, nor subclasses that may change the forward pass).
     if type(model) is not MLP:
         return f"model type {type(model).__name__} (the fused kernel implements xgnn_jax.core.mlp.MLP only)"
-    if config.regularization != "none":
+    if not penalties_lib.is_none(config.penalty):
         return f"regularization {config.regularization!r} (the fused kernel has no penalty term)"
     if config.early_stopping or data.x_val is not None:
         return "a validation set or early stopping (the fused kernel trains on the training set only)"
@@ -69,8 +90,9 @@ def unsupported_reason(model: MLP, data: train_lib.Data, config: train_lib.Train
         return "record_grad_norm=False (the fused kernel always measures the gradient norm)"
     if config.mode != "full_batch":
         return f"mode {config.mode!r} (the fused kernel does full-batch GD only)"
-    if config.optimizer != "sgd":
-        return f"optimizer {config.optimizer!r} (the fused kernel does plain gradient descent only)"
+    reason = _optimizer_reason(config.optimizer_spec)
+    if reason is not None:
+        return reason
     if config.loss != "half_sse":
         return f"loss {config.loss!r} (the fused kernel does the book's half sum of squares only)"
     for name in model.layer_activations:
@@ -110,8 +132,9 @@ class FusedRun:
         if c % block:
             raise ValueError(f"block: {block} must divide the number of restarts {c}")
         x = self.data.x
-        full = train_lib.complete_hparams(hp)
-        per = {k: jnp.broadcast_to(jnp.asarray(full[k], x.dtype), (c,)) for k in ("lr", "weight_scale", "bias_scale")}
+        full = train_lib._resolve_hparams(self.config, hp)
+        names = ("learning_rate", "weight_scale", "bias_scale") + (("momentum",) if "momentum" in full else ())
+        per = {k: jnp.broadcast_to(jnp.asarray(full[k], x.dtype), (c,)) for k in names}
         k_init = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
         params0 = jax.vmap(lambda k, ws, bs: self.model.init(k, ws, bs, dtype=x.dtype))(
             k_init, per["weight_scale"], per["bias_scale"])
@@ -122,8 +145,9 @@ class FusedRun:
             return jnp.moveaxis(a, 1, -1)
 
         blocks = jax.tree.map(to_blocks, params0)
-        lr = per["lr"].reshape(nb, block)
-        out = jax.lax.map(lambda a: self._block(*a), (blocks, lr))
+        lr = per["learning_rate"].reshape(nb, block)
+        mu = per["momentum"].reshape(nb, block) if "momentum" in per else None
+        out = jax.lax.map(lambda a: self._block(*a), (blocks, lr, mu))
         return jax.tree.map(lambda a: a.reshape(c), out)
 
     # ------------------------------------------------------------------ the kernel
@@ -162,26 +186,47 @@ class FusedRun:
             grads[l] = g
             if l > 0:  # dJ/dA[l-1][:, i] = sum_j delta[:, j] W[i, j]
                 g_a = jnp.stack([_sum(delta * w[i][None], 1) for i in range(w.shape[0])], axis=1)
-        return loss, tuple(grads), acts[-1]
+        return loss, tuple(grads), acts
 
-    def _block(self, params0, lr):
-        """One block: the whole scan of ``epochs`` updates for B restarts; returns (B,) outcomes."""
+    def _pinned_fraction(self, acts):
+        """(B,) fraction of sigmoid/tanh activations pinned at an asymptote (as :func:`model_lib.pinned_fraction`)."""
+        pinned, total = 0.0, 0
+        for a, name in zip(acts[1:], self.model.layer_activations, strict=True):
+            if name not in model_lib._ASYMPTOTES:
+                continue
+            lo, hi = model_lib._ASYMPTOTES[name]
+            near = (jnp.abs(a - lo) < model_lib.PIN_TOL) | (jnp.abs(a - hi) < model_lib.PIN_TOL)
+            pinned = pinned + _sum(_sum(near.astype(jnp.float32), 0), 0)
+            total += a.shape[0] * a.shape[1]
+        return pinned / total if total else jnp.zeros(acts[-1].shape[-1], jnp.float32)
+
+    def _block(self, params0, lr, mu):
+        """One block: the whole scan of ``epochs`` updates for B restarts; returns (B,) outcomes. ``mu``: (B,)
+        momentum or None (plain gradient descent)."""
         target = jnp.asarray(self.target_loss, lr.dtype)
         epochs = self.config.epochs
+        nesterov = dict(self.config.optimizer_spec.static).get("nesterov", False)
 
         def step(carry, t):
-            params, first = carry
+            params, trace, first = carry
             loss, grads, _ = self._loss_and_grads(params)
             # loss is J(theta_t), the value make_run's history records after epoch t (t >= 1).
-            first = jnp.where((first < 0) & (t >= 1) & (loss <= target), t, first)
-            params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
-            return (params, first), None
+            first = jnp.where((first == outcomes_lib.NEVER) & (t >= 1) & (loss <= target), t, first)
+            if mu is None:
+                params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
+            else:  # optax.sgd(momentum=mu): v <- g + mu v; step along v (Nesterov: along g + mu v)
+                trace = jax.tree.map(lambda g, v: g + mu * v, grads, trace)
+                step_dir = jax.tree.map(lambda g, v: g + mu * v, grads, trace) if nesterov else trace
+                params = jax.tree.map(lambda p, u: p - lr * u, params, step_dir)
+            return (params, trace, first), None
 
-        first0 = jnp.full(lr.shape, -1, jnp.int32)
-        (params, first), _ = jax.lax.scan(step, (params0, first0), jnp.arange(epochs, dtype=jnp.int32),
-                                          unroll=self.unroll)
-        loss, grads, out = self._loss_and_grads(params)
-        first = jnp.where((first < 0) & (loss <= target), epochs, first)
+        first0 = jnp.full(lr.shape, outcomes_lib.NEVER, jnp.int32)
+        trace0 = jax.tree.map(jnp.zeros_like, params0) if mu is not None else None
+        (params, _, first), _ = jax.lax.scan(step, (params0, trace0, first0), jnp.arange(epochs, dtype=jnp.int32),
+                                             unroll=self.unroll)
+        loss, grads, acts = self._loss_and_grads(params)
+        out = acts[-1]
+        first = jnp.where((first == outcomes_lib.NEVER) & (loss <= target), epochs, first)
         grad_norm = jnp.sqrt(sum(jnp.sum(g * g, axis=tuple(range(g.ndim - 1))) for g in jax.tree.leaves(grads)))
         y = self.data.y[:, :, None]
         thr = self.config.threshold
@@ -193,8 +238,9 @@ class FusedRun:
         finite = jnp.isfinite(loss)
         for p in jax.tree.leaves(params):
             finite &= jnp.all(jnp.isfinite(p), axis=tuple(range(p.ndim - 1)))
+        saturated = outcomes_lib.saturated(loss, grad_norm, self._pinned_fraction(acts), target, ~finite)
         return {"final_loss": loss, "final_accuracy": accuracy, "final_grad_norm": grad_norm,
-                "steps_to_target": first, "diverged": ~finite}
+                "steps_to_target": first, "diverged": ~finite, "saturated": saturated}
 
 
 def make_run(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig = train_lib.TrainConfig(),
@@ -209,6 +255,8 @@ def make_run(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig = t
     """
     data = train_lib.as_data(data)
     train_lib.validate_data(model, data)
+    train_lib.check_threshold(model, config, data.y.shape[1])
+    outcomes_lib.check_target(target_loss)
     reason = unsupported_reason(model, data, config)
     if reason is not None:
         raise ValueError(f"config: the fused kernel does not support {reason}; use train.make_run")
