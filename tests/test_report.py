@@ -100,7 +100,7 @@ def test_markdown_reads_claim_by_claim(folder):
 def test_provenance_names_setting_commit_and_overrides(folder):
     text = report.write_report(folder, studies=STUDIES).read_text()
     assert "| setting | quick; run with overridden options: `study_b` |" in text
-    assert "quick with overrides lr=4.0" in text
+    assert "(study [`study_b`](study_b/), **quick with overrides lr=4.0**)" in text  # the section is marked
     for what in ("| commit |", "| versions | jax ", "| devices |", "| seeds | 0 |", "| date |"):
         assert what in text
     meta = json.loads((folder / "study_a" / "meta.json").read_text())
@@ -197,3 +197,22 @@ def test_help_names_full_and_results(capsys, monkeypatch):
         cli.main(["run", "study_a", "--help"])
     helptext = capsys.readouterr().out
     assert "--full" in helptext and "--results" in helptext and "--seeds" in helptext
+
+
+def test_render_script_says_clearly_when_no_browser_is_installed(folder, tmp_path):
+    import shutil
+    import subprocess
+
+    report.write_report(folder, studies=STUDIES)
+    bin_dir = tmp_path / "bin"  # a PATH with the shell tools but no browser
+    bin_dir.mkdir()
+    for tool in ("bash", "dirname", "basename", "pwd"):
+        if shutil.which(tool):
+            (bin_dir / tool).symlink_to(shutil.which(tool))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "render_report.sh"
+    proc = subprocess.run([str(bin_dir / "bash"), str(script), str(folder / "REPORT.html")], capture_output=True,
+                          text=True, env={"PATH": str(bin_dir)})
+    assert proc.returncode == 3 and "no headless browser found" in proc.stderr and "apt-get install" in proc.stderr
+    missing = subprocess.run([str(bin_dir / "bash"), str(script), str(tmp_path / "nope.html")], capture_output=True,
+                             text=True, env={"PATH": str(bin_dir)})
+    assert missing.returncode == 2 and "build it first" in missing.stderr

@@ -284,7 +284,8 @@ def _md_cell(text: Any) -> str:
 
 def _md_part(cid: str, part: dict, run: StudyRun | None) -> list[str]:
     v, name = part["v"], part["study"]
-    out = [f"{answer_of(v)} (study [`{name}`]({name}/){', ' + _setting(run) if run else ''})", ""]
+    setting = "" if run is None else f", **{_setting(run)}**" if run.overrides else f", {_setting(run)}"
+    out = [f"{answer_of(v)} (study [`{name}`]({name}/){setting})", ""]
     if v.get("numbers"):
         out += ["| key number | value | interval |", "|---|---|---|"]
         out += ["| " + " | ".join(_md_cell(c) for c in number_row(n)) + " |" for n in v["numbers"]]
@@ -416,7 +417,7 @@ def _img(results: Path, study: str, fig: str) -> str:
 def _html_part(results: Path, part: dict, run: StudyRun | None) -> list[str]:
     v, name = part["v"], part["study"]
     out = [f"<p>{_h(answer_of(v))} (study <a href=\"{name}/summary.json\"><code>{html.escape(name)}</code></a>"
-           f"{', ' + html.escape(_setting(run)) if run else ''})</p>"]
+           f"{', ' + (('<b>' + html.escape(_setting(run)) + '</b>') if run.overrides else html.escape(_setting(run))) if run else ''})</p>"]
     if v.get("numbers"):
         out.append("<table class=numbers><tr><th>key number</th><th>value</th><th>interval</th></tr>")
         out += ["<tr>" + "".join(f"<td>{_h(c)}</td>" for c in number_row(n)) + "</tr>" for n in v["numbers"]]
