@@ -42,7 +42,8 @@ def _run_a(config, out_dir=None, progress=True):
           verdict("C17", True, "Does GD stop in local minima?", "12 of 128 restarts stuck; escape costs ...",
                   figures=("errors.png",)),
           verdict("C17.traps", True, "Are the stuck points true minima?", "12 of 128 restarts stuck; escape costs ...")]
-    return results.finish(A, config, {"verdicts": vs}, out_dir, wall_time_s=0.1)
+    return results.finish(A, config, {"verdicts": vs}, out_dir, wall_time_s=0.1,
+                          tables={"per_restart": {"restart": [0, 1, 2], "final_loss": [0.1, 0.2, 0.3]}})
 
 
 def _run_b(config, out_dir=None, progress=True):
@@ -95,6 +96,7 @@ def test_markdown_reads_claim_by_claim(folder):
     assert "](study_a/extra.png)" in text  # a figure no verdict names still appears once
     assert "The same measurement as [C17](#claim-c17)" in text  # no repeated text
     assert "<details>" in text and "</details>" in text
+    assert "[per_restart.csv](study_a/per_restart.csv)" in text  # the tables a reader filters or plots
 
 
 def test_provenance_names_setting_commit_and_overrides(folder):

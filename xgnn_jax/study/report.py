@@ -222,7 +222,8 @@ def build(results: Path, studies: Mapping[str, Any] | None = None,
                        "word": word, "note": note, "parts": entry_parts})
     for r in runs:
         r.extra_figures = [f for f in r.figures if (r.name, f) not in shown]
-    return {"runs": runs, "claims": claims, "failures": dict(failures or {}), "provenance": provenance(runs)}
+    return {"runs": runs, "claims": claims, "failures": dict(failures or {}), "provenance": provenance(runs),
+            "results": Path(results)}
 
 
 def _commit(meta: Mapping[str, Any]) -> str:
@@ -351,18 +352,24 @@ def render_markdown(model: dict) -> str:
             if len(c["parts"]) > 1:
                 lines += [f"#### Part {i}: `{part['study']}`, {part['v']['verdict']}", ""]
             lines += _md_part(c["id"], part, runs.get(part["study"]))
-    lines += _md_studies(model["runs"])
+    lines += _md_studies(model["runs"], model["results"])
     return "\n".join(lines)
 
 
-def _md_studies(runs: list[StudyRun]) -> list[str]:
+def _data_files(results: Path, name: str) -> list[str]:
+    """The files a reader opens: summary, config, meta, raw arrays and the CSV tables (one row per restart)."""
+    folder = results / name
+    fixed = [f for f in ("summary.json", "config.json", "meta.json", "arrays.npz") if (folder / f).is_file()]
+    return fixed + sorted(p.name for p in folder.glob("*.csv"))
+
+
+def _md_studies(runs: list[StudyRun], results: Path) -> list[str]:
     lines = ["## Studies and their provenance", "",
              "| study | setting | seed | finished (UTC) | commit | devices | wall time | files |",
              "|---|---|---|---|---|---|---|---|"]
     for r in runs:
         wt = r.meta.get("wall_time_s", r.summary.get("wall_time_s"))
-        files = f"[summary]({r.name}/summary.json), [config]({r.name}/config.json)" + (
-            f", [meta]({r.name}/meta.json)" if r.meta else "")
+        files = ", ".join(f"[{f}]({r.name}/{f})" for f in _data_files(results, r.name))
         lines.append(f"| [`{r.name}`]({r.name}/) | {_md_cell(_setting(r))} | {r.meta.get('seed', '?')} | "
                      f"{str(r.meta.get('finished_at', '?'))[:19]} | {_commit(r.meta)} | {_devices(r.meta)} | "
                      f"{f'{wt:.1f} s' if isinstance(wt, (int, float)) else '?'} | {files} |")
@@ -510,8 +517,7 @@ def _html_studies(runs: list[StudyRun], results: Path) -> list[str]:
     out = ["<h2>Studies and their provenance</h2><table><tr><th>study</th><th>setting</th><th>seed</th>"
            "<th>finished (UTC)</th><th>commit</th><th>devices</th><th>files</th></tr>"]
     for r in runs:
-        links = [f'<a href="{r.name}/{f}">{f.split(".")[0]}</a>' for f in ("summary.json", "config.json",
-                                                                          "meta.json") if (results / r.name / f).is_file()]
+        links = [f'<a href="{r.name}/{f}">{html.escape(f)}</a>' for f in _data_files(results, r.name)]
         out.append(f"<tr><td><code>{html.escape(r.name)}</code></td><td>{html.escape(_setting(r))}</td>"
                    f"<td>{html.escape(str(r.meta.get('seed', '?')))}</td>"
                    f"<td>{html.escape(str(r.meta.get('finished_at', '?'))[:19])}</td>"
