@@ -4,7 +4,7 @@ quick setting reproduces the robust rows.
 Pinned in the smoke test (held at seeds 0, 1, 2 with XLA level 1 and seed 0 with level 3): L01 (558 sweeps inside
 our spread), L03 (Chauvin's slope differs), L06 and L07 (no failed run at a strict minimum), L10 (time depends on
 the init radius), L13 (batch 2-3-1 success agrees), L14 (zero init stays at ln 2). Left unpinned because they sit
-near an interval's edge, rest on a handful of failures or on three seeds: L02, L04, L05, L08, L09, L11, L12, L15,
+near an interval's edge, rest on a handful of failures or on two seeds: L02, L04, L05, L08, L09, L11, L12, L15,
 L16.
 """
 
