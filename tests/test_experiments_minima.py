@@ -6,22 +6,15 @@ import numpy as np
 import pytest
 
 from xgnn_jax.analysis import critical
-from xgnn_jax.data import datasets
 from xgnn_jax.studies import minima
 from xgnn_jax.study.verdict import CONDITIONAL, FAILS, HOLDS
 
 
-def test_parity_two_bits_is_xor_and_models_parse():
-    x, y = minima.parity(2)
-    gx, gy = datasets.logic_gate("xor")
-    np.testing.assert_array_equal(x, gx)
-    np.testing.assert_array_equal(y, gy)
-    assert minima.make_model("2-1-1s").num_params == 7
-    assert minima.make_model("2-3-1").sizes == (2, 3, 1)
-    with pytest.raises(ValueError, match="networks"):
-        minima.make_model("two-two-one")
+def test_bad_reference_network_is_refused_before_any_compile():
     with pytest.raises(ValueError, match="ref_network"):
         minima.run(minima.Config(ref_network="2-9-1"))
+    with pytest.raises(ValueError, match="networks"):
+        minima.run(minima.Config(networks=("two-two-one",)))
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +111,7 @@ def test_quick_run_numbers_are_consistent(quick, study_seed):
     assert codes.min() >= 0 and codes.max() < len(critical.LABELS)
     for f in ("heatmaps.png", "critical_points.png", "escapes.png", "landscapes.png", "basins.png"):
         assert (out / f).is_file()
+    # one row per restart of every sweep, and the sweeps' chunks kept for a resumed run
+    table = (out / "restarts_2-2-1_gd_momentum.csv").read_text().splitlines()
+    assert len(table) == 1 + len(cfg.init_ranges) * len(cfg.gd_lrs) * 2 * cfg.restarts
+    assert any((out / "sweeps").glob("2_2_1_gd_momentum-*/manifest.json"))

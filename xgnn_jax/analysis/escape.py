@@ -11,13 +11,12 @@ correctly (the book's goal for XOR); it stops there, so ``evals`` counts the com
 success (or the whole budget on failure). Compute is counted in **full-batch evaluations**: one gradient of
 ``E`` over the m examples = 1, one loss evaluation over the m examples = 1 (a forward pass is cheaper than a
 gradient, so this favours the derivative-free methods slightly), one per-example gradient = 1/m. The cost per
-success of a strategy whose attempts are independent is ``E[evals per attempt] / P(success)``
-(:func:`cost_per_success`).
+success of a strategy whose attempts are independent is ``E[evals per attempt] / P(success)``; comparing
+strategies on equal compute (attempts through the restart engine, bootstrap and McNemar) is
+:mod:`xgnn_jax.analysis.escape_protocol`.
 
 Methods:
 
-* :func:`best_of_k`: the chance that the best (lowest-loss) of k independent runs succeeds, measured on disjoint
-  groups of k finished restarts, against ``1 - (1 - p)^k`` from the single-run rate ``p``.
 * :func:`gradient_descent`: ``theta <- theta - eta (grad E(theta) + sigma_t xi)``, ``xi ~ N(0, I)``, with a decaying
   noise ``sigma_t^2 = sigma_0^2 / (1 + t)^gamma`` (Neelakantan et al. 2015 use gamma = 0.55); ``sigma_0 = 0`` is
   plain GD. ``per_example=True`` is the book's standard BP (per-example SGD): every epoch visits the m examples in
@@ -31,124 +30,18 @@ Methods:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from xgnn_jax.core import metrics
 from xgnn_jax.core.mlp import objective
+from xgnn_jax.stats import wilson_interval  # noqa: F401  (moved to stats; old import path of xor_networks)
 
 Array = jax.Array
-
-
-# ---------------------------------------------------------------------------------------------- statistics
-def wilson_interval(successes: Any, n: Any, z: float = 1.96) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval ``(lo, hi)`` for a binomial proportion (95% for ``z = 1.96``); arrays broadcast.
-
-    ``center = (p + z^2 / 2n) / (1 + z^2 / n)``, ``half = z sqrt(p (1 - p) / n + z^2 / 4n^2) / (1 + z^2 / n)``,
-    with ``p = successes / n``. ``n = 0`` gives ``(0, 1)``.
-    """
-    s = np.asarray(successes, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    if np.any(s < 0) or np.any(s > n):
-        raise ValueError("successes: expected 0 <= successes <= n")
-    safe = np.maximum(n, 1)
-    p = s / safe
-    denom = 1 + z**2 / safe
-    center = (p + z**2 / (2 * safe)) / denom
-    half = z * np.sqrt(p * (1 - p) / safe + z**2 / (4 * safe**2)) / denom
-    lo, hi = np.clip(center - half, 0, 1), np.clip(center + half, 0, 1)
-    return np.where(n > 0, lo, 0.0), np.where(n > 0, hi, 1.0)
-
-
-def cost_per_success(evals: Any, solved: Any) -> float:
-    """``mean(evals) / mean(solved)``: expected compute until the first success when attempts are repeated
-    independently (``inf`` when nothing succeeded)."""
-    evals, solved = np.asarray(evals, dtype=np.float64), np.asarray(solved, dtype=bool)
-    p = solved.mean() if solved.size else 0.0
-    return float(evals.mean() / p) if p > 0 else math.inf
-
-
-def mcnemar_exact(solved_a: Any, solved_b: Any) -> dict[str, float]:
-    """Exact McNemar test of two strategies run on the same (paired) starts: did they succeed equally often?
-
-    Only the discordant pairs count: ``a_only`` (a succeeded, b failed) and ``b_only``. Under equal success
-    probabilities ``a_only ~ Binomial(a_only + b_only, 1/2)``; the two-sided p-value is
-    ``min(1, 2 P(X <= min(a_only, b_only)))`` (1 when there is no discordant pair).
-    """
-    a, b = np.asarray(solved_a, dtype=bool).ravel(), np.asarray(solved_b, dtype=bool).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"solved_b: expected the shape of solved_a {a.shape} (paired attempts), got {b.shape}")
-    n10, n01 = int(np.sum(a & ~b)), int(np.sum(~a & b))
-    n = n10 + n01
-    tail = sum(math.comb(n, i) for i in range(min(n10, n01) + 1)) / 2.0**n if n else 1.0
-    return {"a_only": n10, "b_only": n01, "p": float(min(1.0, 2.0 * tail))}
-
-
-def bootstrap_cost_per_success(evals: Any, solved: Any, *, n_boot: int = 2000, seed: int = 0,
-                               groups: Any = None) -> np.ndarray:
-    """Bootstrap replicates ``(n_boot,)`` of :func:`cost_per_success` (``inf`` where a replicate has no success).
-
-    Resamples the attempts with replacement, or, with ``groups: (A,)`` (e.g. the start point of each attempt, when
-    several attempts share a start), whole groups (a cluster bootstrap: attempts from one start are not
-    independent). The resampling depends only on ``seed`` and the number of attempts / groups, so two strategies
-    bootstrapped with the same seed on the same paired starts get the same resamples: the ratio of their
-    replicates is a paired bootstrap of the ratio of their costs.
-    """
-    evals, solved = np.asarray(evals, dtype=np.float64).ravel(), np.asarray(solved, dtype=bool).ravel()
-    if evals.shape != solved.shape or evals.size == 0:
-        raise ValueError(f"evals, solved: expected two non-empty arrays of one shape, got {evals.shape}, "
-                         f"{solved.shape}")
-    if n_boot < 1:
-        raise ValueError(f"n_boot: expected a positive number of replicates, got {n_boot!r}")
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        idx = rng.integers(0, evals.size, (n_boot, evals.size))
-        e_sum, s_sum = evals[idx].sum(1), solved[idx].sum(1)
-    else:
-        g = np.asarray(groups).ravel()
-        if g.shape != evals.shape:
-            raise ValueError(f"groups: expected one group label per attempt {evals.shape}, got {g.shape}")
-        _, gi = np.unique(g, return_inverse=True)
-        ng = int(gi.max()) + 1
-        ge, gs = np.bincount(gi, evals, ng), np.bincount(gi, solved.astype(np.float64), ng)
-        idx = rng.integers(0, ng, (n_boot, ng))
-        e_sum, s_sum = ge[idx].sum(1), gs[idx].sum(1)
-    # cost = mean(evals) / mean(solved) = sum(evals) / sum(solved) on each replicate
-    return np.where(s_sum > 0, e_sum / np.maximum(s_sum, 1), np.inf)
-
-
-def best_of_k(solved: Any, losses: Any, ks: Any) -> dict[str, np.ndarray]:
-    """Best of k restarts, measured on ``R // k`` disjoint groups of consecutive finished restarts.
-
-    Returns, per ``k``: ``measured`` (fraction of groups whose lowest-loss member succeeded), ``any`` (fraction of
-    groups with at least one success), ``groups`` (number of groups), Wilson bounds ``lo, hi`` of ``measured``,
-    and ``predicted = 1 - (1 - p)^k`` with ``p`` the single-run success rate. Non-finite losses count as failures.
-    """
-    solved = np.asarray(solved, dtype=bool).ravel()
-    losses = np.where(np.isfinite(np.asarray(losses, dtype=np.float64).ravel()), np.asarray(losses).ravel(), np.inf)
-    if solved.shape != losses.shape:
-        raise ValueError(f"losses: expected the shape of solved {solved.shape}, got {losses.shape}")
-    ks = np.asarray(ks, dtype=np.int64).ravel()
-    if np.any(ks < 1) or np.any(ks > solved.size):
-        raise ValueError(f"ks: expected values between 1 and the number of restarts {solved.size}, got {ks}")
-    p = solved.mean()
-    out = {k: [] for k in ("k", "measured", "any", "groups", "lo", "hi", "predicted")}
-    for k in ks:
-        g = solved.size // k
-        s = solved[: g * k].reshape(g, k)
-        best = np.argmin(losses[: g * k].reshape(g, k), axis=1)
-        hit = s[np.arange(g), best]
-        lo, hi = wilson_interval(hit.sum(), g)
-        for name, v in (("k", k), ("measured", hit.mean()), ("any", s.any(axis=1).mean()), ("groups", g),
-                        ("lo", lo), ("hi", hi), ("predicted", 1 - (1 - p) ** k)):
-            out[name].append(v)
-    return {k: np.asarray(v) for k, v in out.items()}
 
 
 # ---------------------------------------------------------------------------------------------- the problem
@@ -339,3 +232,24 @@ def genetic_algorithm(problem: Problem, key: Array, *, generations: int, populat
 
     return _scan_until_solved(problem, step, (pop0, fitness(pop0)), best_of, jax.random.split(k_run, generations),
                               float(population), evals0=float(population))
+
+
+# ---------------------------------------------------------------------------------------------- batches of points
+def flatten_batch(params: Any) -> Array:
+    """A batch of parameter pytrees (every leaf with a leading axis ``N``) as flat vectors ``(N, P)``, in
+    :func:`jax.flatten_util.ravel_pytree`'s order (leaves in tree order, each raveled)."""
+    leaves = jax.tree.leaves(params)
+    if not leaves:
+        raise ValueError("params: expected a pytree of arrays with a leading axis, got no arrays")
+    n = jnp.shape(leaves[0])[0]
+    return jnp.concatenate([jnp.reshape(jnp.asarray(a), (n, -1)) for a in leaves], axis=1)
+
+
+def unflatten_batch(problem: Problem, theta: Array) -> Any:
+    """Flat vectors ``theta: (N, P)`` back to a batch of parameter pytrees (inverse of :func:`flatten_batch`)."""
+    return jax.vmap(problem.unravel)(jnp.asarray(theta))
+
+
+def draw_starts(problem: Problem, key: Array, n: int, r: Any) -> Array:
+    """``n`` flat draws ``(n, P)`` of the model's initialiser scaled by ``r``, from ``split(key, n)``."""
+    return jax.vmap(lambda k: problem.init(k, r))(jax.random.split(key, n))
