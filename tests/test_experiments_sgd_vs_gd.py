@@ -1,27 +1,16 @@
 import numpy as np
 
 from xgnn_jax.studies import sgd_vs_gd
+from xgnn_jax.studies.sgd_vs_gd import watermelon
 from xgnn_jax.study.verdict import CONDITIONAL
 
 
-def test_epochs_to_threshold_counts_from_one_and_marks_never():
-    curves = np.array([[0.5, 0.2, 0.05, 0.01], [0.5, 0.4, 0.3, 0.2]])
-    np.testing.assert_array_equal(sgd_vs_gd.epochs_to(curves, 0.1), [3, np.inf])
-
-
-def test_quartiles_keep_unreached_restarts():
-    # Three of four restarts reached after 6 epochs: the upper quartile must not hide the fourth.
-    np.testing.assert_array_equal(sgd_vs_gd._q([6, 6, np.inf, 6]), [6, 6, np.inf])
-    np.testing.assert_array_equal(sgd_vs_gd._q([6, np.inf, 5, np.inf]), [5, np.inf, np.inf])
-    np.testing.assert_array_equal(sgd_vs_gd._q([1, 2, 3, 4, 5]), [2, 3, 4])
-
-
-def test_sign_test_counts_untied_pairs():
-    wins, n, p = sgd_vs_gd.sign_test([1, 2, 3, np.inf], [2, 3, 3, np.inf])
+def test_sign_test_counts_untied_pairs_and_never_as_the_largest():
+    wins, n, p = watermelon.sign([1, 2, 3, np.inf], [2, 3, 3, np.inf])
     assert (wins, n) == (2, 2) and np.isclose(p, 0.25)
-    wins, n, p = sgd_vs_gd.sign_test(np.arange(8.0), np.full(8, np.inf))
+    wins, n, p = watermelon.sign(np.arange(8.0), np.full(8, np.inf))
     assert (wins, n) == (8, 8) and np.isclose(p, 2.0**-8)
-    assert sgd_vs_gd.sign_test([3, 3], [1, 1])[0] == 0
+    assert watermelon.sign([3, 3], [1, 1])[0] == 0
 
 
 def test_quick_study_reports_c11(tmp_path, study_seed):
@@ -59,3 +48,7 @@ def test_quick_study_reports_c11(tmp_path, study_seed):
         assert arrays["wm_standard_curves"].shape[:2] == (len(cfg.etas), cfg.restarts)
         assert arrays["wm_conflict_ratio_mid"].shape == (cfg.restarts,)
     assert (tmp_path / "sgd_vs_gd_watermelon.png").exists() and (tmp_path / "sgd_vs_gd_large.png").exists()
+    # one row per run (restart x step size) of every algorithm
+    lines = (tmp_path / "restarts_watermelon_standard.csv").read_text().splitlines()
+    assert len(lines) == 1 + len(cfg.etas) * cfg.restarts
+    assert v["answer"] and len(v["numbers"]) == 4
