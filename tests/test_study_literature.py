@@ -3,7 +3,8 @@ quick setting reproduces the robust rows.
 
 Pinned in the smoke test (held at seeds 0, 1, 2 with XLA level 1 and seed 0 with level 3): L01 (558 sweeps inside
 our spread), L03 (Chauvin's slope differs), L06 and L07 (no failed run at a strict minimum), L10 (time depends on
-the init radius), L13 (batch 2-3-1 success agrees), L14 (zero init stays at ln 2). Left unpinned because they sit
+the init radius), L13 (batch 2-3-1 success agrees), L14 (zero init stays at ln 2), L17 and L18 (Li Hang's
+perceptron tables, exact). Left unpinned because they sit
 near an interval's edge, rest on a handful of failures or on two seeds: L02, L04, L05, L08, L09, L11, L12, L15,
 L16.
 """
@@ -14,7 +15,7 @@ import pytest
 from xgnn_jax.studies import literature
 from xgnn_jax.studies.literature import rows
 
-IDS = [f"L{i:02d}" for i in range(1, 17)]
+IDS = [f"L{i:02d}" for i in range(1, 19)]
 
 
 def test_single_run_row_follows_our_spread():
@@ -93,6 +94,16 @@ def test_init_exercise_rows():
     assert got == {"L14": False, "L15": False, "L16": False}
 
 
+def test_li_hang_rows_compare_entry_by_entry():
+    book = {"chosen": np.array([0, 2, 2, 2, 0, 2, 2]), "w": np.array([1.0, 1.0]), "b": -3.0,
+            "alpha": np.array([2.0, 0.0, 5.0]), "dual_b": -3.0,
+            "gram": np.array([[18.0, 21, 6], [21, 25, 7], [6, 7, 2]])}
+    assert [r["reproduced"] for r in rows.li_hang(book)] == [True, True]
+    wrong = {**book, "chosen": np.array([0, 2, 2, 0, 2, 2, 2]), "alpha": np.array([3.0, 0.0, 5.0])}
+    assert [r["reproduced"] for r in rows.li_hang(wrong)] == [False, False]
+    assert [r["reproduced"] for r in rows.li_hang({**book, "gram": book["gram"] + 1})] == [True, False]
+
+
 def test_bad_config_is_rejected_before_any_run():
     with pytest.raises(ValueError, match="restarts"):
         literature.run(literature.Config(restarts=127), progress=False)
@@ -108,8 +119,8 @@ def test_quick_study_fills_every_row(tmp_path, study_seed):
         assert set(r) == set(rows.ROW_FIELDS) and r["ours"] and r["published"] and r["verdict"]
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert set(verdicts) == {"L00", *IDS}
-    assert "| L16 |" in verdicts["L00"]["measured"]
-    for i in ("L01", "L06", "L07", "L10", "L13", "L14"):
+    assert "| L18 |" in verdicts["L00"]["measured"]
+    for i in ("L01", "L06", "L07", "L10", "L13", "L14", "L17", "L18"):
         assert table[i]["reproduced"] is True, (i, table[i])
         assert verdicts[i]["facts"] == {"reproduced": True}
     assert table["L03"]["reproduced"] is False

@@ -2,7 +2,7 @@
 
 One row per published result (Rumelhart, Hinton & Williams 1986 with Chauvin's data; a public numpy 2-2-1
 re-implementation; Sprinkhuizen-Kuyper & Boers 1996/1999 and Hamey 1998 on the minima; Kolen & Pollack 1990 on
-initial conditions; a 2-3-1 on-line vs batch report; the deeplearning.ai "Initialization" exercise): the source, its setting, its number, ours, a 95% interval
+initial conditions; a 2-3-1 on-line vs batch report; the deeplearning.ai "Initialization" exercise; Li Hang's perceptron examples 2.1 and 2.2): the source, its setting, its number, ours, a 95% interval
 and a verdict (reproduced / differs / undecided, with the likely reason). What a paper leaves open (initial
 weight range, success criterion, number of runs) is assumed and said in the row. The rules are in
 :mod:`xgnn_jax.studies.literature.rows`, the runs in :mod:`~xgnn_jax.studies.literature.tasks`.
@@ -12,7 +12,7 @@ one restart sweep per network structure (the 2-2-1 settings share one grid: RHW 
 setting, Kolen & Pollack's radii; common random numbers, so restart i starts alike at every point), one map over a
 2-D slice of starts, float32 Hessian analyses of the failed end points, and one map over the starts of the
 initialisation exercise (a ReLU net on circles, cross-entropy). Summary ``"table"``: the rows
-(fields :data:`~xgnn_jax.studies.literature.rows.ROW_FIELDS`); verdict ``L00`` prints the table, ``L01``-``L16`` one
+(fields :data:`~xgnn_jax.studies.literature.rows.ROW_FIELDS`); verdict ``L00`` prints the table, ``L01``-``L18`` one
 row each, ``facts={"reproduced": ...}``.
 
 Which rows move with the seed (quick setting, seeds 0-2 at XLA level 1, seed 0 at level 3): the fraction rows
@@ -109,7 +109,7 @@ def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl:
     for id_, mode, pct in (("L12", "online", 96), ("L13", "batch", 99)):
         out.append(rows.two_three_one(id_, "on-line" if mode == "online" else "batch",
                                       xr.as_times(sweeps[f"2-3-1 {mode}"]["epochs_rms"]), pct))
-    return out + rows.init_exercise(inits, cfg.init_epochs)
+    return out + rows.init_exercise(inits, cfg.init_epochs) + rows.li_hang(tasks.li_hang())
 
 
 def _analyses(cfg: Config, sweeps: dict, points: list[str]) -> dict:

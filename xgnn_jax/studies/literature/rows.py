@@ -246,3 +246,29 @@ def markdown(rows_: list[dict]) -> str:
     head = "| id | source | setting | published | ours | interval | verdict |\n|---|---|---|---|---|---|---|\n"
     return head + "".join(f"| {r['id']} | {r['source']} | {r['setting']} | {r['published']} | {r['ours']} | "
                           f"{r['interval']} | {r['verdict']}: {r['reason']} |\n" for r in rows_)
+
+
+BOOK_PRIMAL = {"chosen": (0, 2, 2, 2, 0, 2, 2), "w": (1.0, 1.0), "b": -3.0}
+BOOK_DUAL = {"alpha": (2.0, 0.0, 5.0), "b": -3.0, "gram": ((18, 21, 6), (21, 25, 7), (6, 7, 2))}
+
+
+def li_hang(res: dict) -> list[dict]:
+    """L17, L18: Li Hang's tabulated perceptron runs, compared entry by entry (exact: small integers)."""
+    src = "Li Hang, Statistical Learning Methods, ex. 2.1 / 2.2"
+    setting = "x = (3,3), (4,3), (1,1), y = +1, +1, -1, eta 1, from zero"
+    seq = tuple(int(i) for i in res["chosen"])
+    ok = seq == BOOK_PRIMAL["chosen"] and tuple(res["w"].tolist()) == BOOK_PRIMAL["w"] and res["b"] == -3.0
+    names = ", ".join(f"x{i + 1}" for i in seq)
+    out = [row("L17", src, f"{setting}, primal form", "updates on x1, x3, x3, x3, x1, x3, x3; w = (1, 1), b = -3",
+               f"updates on {names}; w = ({res['w'][0]:g}, {res['w'][1]:g}), b = {res['b']:g}", "exact", ok,
+               "the same sequence and hyperplane" if ok else "the sequence or the hyperplane differs",
+               "our 'cyclic' rule (next misclassified point after the last one) stands in for the book's first "
+               "misclassified point in data order; both pick the same points on these data")]
+    gram_ok = bool(np.array_equal(res["gram"], np.asarray(BOOK_DUAL["gram"], np.float64)))
+    ok = tuple(res["alpha"].tolist()) == BOOK_DUAL["alpha"] and res["dual_b"] == -3.0 and gram_ok
+    out.append(row("L18", src, f"{setting}, dual form", "alpha = (2, 0, 5), b = -3, Gram [[18,21,6],[21,25,7],[6,7,2]]",
+                   f"alpha = ({', '.join(f'{a:g}' for a in res['alpha'])}), b = {res['dual_b']:g}, Gram "
+                   f"{res['gram'].astype(int).tolist()}", "exact", ok,
+                   "the same dual variables and Gram matrix" if ok else "the dual result differs",
+                   "the Gram matrix is x x^T computed beside the run (the dual result does not expose it)"))
+    return out
