@@ -109,7 +109,7 @@ def test_provenance_names_setting_commit_and_overrides(folder):
     meta.update(mode="full", overrides={})  # the CLI's record wins over the config comparison
     (folder / "study_a" / "meta.json").write_text(json.dumps(meta))
     text = report.write_report(folder, studies=STUDIES).read_text()
-    assert "mixed: full (1 studies), quick (1 studies)" in text
+    assert "mixed: full (1 study), quick (1 study)" in text
 
 
 def test_inconsistent_folder_is_flagged_and_missing_folder_is_an_error(folder, tmp_path, monkeypatch):

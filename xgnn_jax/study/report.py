@@ -263,7 +263,7 @@ def provenance(runs: list[StudyRun]) -> list[tuple[str, str]]:
     modes = sorted({r.mode for r in runs})
     overridden = [r.name for r in runs if r.overrides]
     setting = one([r.mode for r in runs]) if len(modes) == 1 else "mixed: " + ", ".join(
-        f"{m} ({sum(r.mode == m for r in runs)} studies)" for m in modes)
+        f"{m} ({k} {'study' if k == 1 else 'studies'})" for m in modes if (k := sum(r.mode == m for r in runs)))
     if overridden:
         setting += "; run with overridden options: " + ", ".join(f"`{n}`" for n in overridden)
     dates = sorted(str(r.meta.get("finished_at", ""))[:19] for r in runs if r.meta.get("finished_at"))
