@@ -218,3 +218,23 @@ def test_render_script_says_clearly_when_no_browser_is_installed(folder, tmp_pat
     missing = subprocess.run([str(bin_dir / "bash"), str(script), str(tmp_path / "nope.html")], capture_output=True,
                              text=True, env={"PATH": str(bin_dir)})
     assert missing.returncode == 2 and "build it first" in missing.stderr
+
+
+@pytest.mark.skipif(not any(__import__("shutil").which(b) for b in ("chromium", "chromium-browser")),
+                    reason="no headless Chromium (apt-get install -y chromium)")
+def test_the_verdict_table_filters_and_sorts_in_a_real_browser(folder):
+    import shutil
+    import subprocess
+
+    report.write_report(folder, studies=STUDIES)
+    probe = ('<script>document.getElementById("w").value="holds";filt();sortBy(1);const rs=[...document.'
+             'querySelectorAll("#glance tbody tr")];document.body.dataset.visible=rs.filter(r=>r.style.display!=='
+             '"none").map(r=>r.cells[0].textContent).join(",");document.body.dataset.order=rs.slice(0,2).map(r=>r.'
+             'cells[0].textContent).join(",");</script></body></html>')
+    page = folder / "probe.html"
+    page.write_text((folder / "REPORT.html").read_text().replace("</body></html>", probe))
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert 'data-visible="C17.traps,C17"' in dom  # only the "holds" rows stay visible
+    assert 'data-order="C7,C17.traps"' in dom  # sorted by title: "Activations ...", "Are the stuck ..."
