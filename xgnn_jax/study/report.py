@@ -385,7 +385,7 @@ def _md_studies(runs: list[StudyRun], results: Path) -> list[str]:
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:auto;padding:1em;line-height:1.45;color:#222}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 7px;vertical-align:top}
-th{background:#f0f0f0;cursor:pointer}img{max-width:100%;border:1px solid #ddd}code{background:#f4f4f4}
+th{background:#f0f0f0;cursor:pointer}img{max-width:min(100%,820px);border:1px solid #ddd}code{background:#f4f4f4}
 .w{font-weight:bold;padding:1px 6px;border-radius:3px;white-space:nowrap}.holds{background:#d4f4d4}.cond{background:#fff2c2}
 .fails{background:#f8d0d0}.inc{background:#dde4f8}.none{background:#eee}section.claim{border-top:2px solid #ddd}
 blockquote{color:#555;border-left:3px solid #ccc;margin-left:0;padding-left:1em}"""
