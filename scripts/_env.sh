@@ -14,11 +14,15 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[setup] installing xgnn_jax and its dependencies from pyproject.toml into .venv (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  # The frameworks extra (PyTorch, Keras) runs the article's own framework code in the tests. The CPU wheel index
+  # gives PyTorch's CPU build (~190 MB download, 0.75 GB installed) instead of the CUDA one (several GB).
+  .venv/bin/python -m pip install --quiet -e '.[dev,frameworks]' --extra-index-url https://download.pytorch.org/whl/cpu
   echo "$want" > "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
 export MPLBACKEND=Agg
+# Keras 3 runs the article's Keras model on JAX (no TensorFlow); it must be set before keras is first imported.
+export KERAS_BACKEND=jax
 # Persistent XLA compilation cache (keyed by program, flags and versions): a second run of a study or of the tests
 # loads its compiled programs instead of compiling them again. Generated, never committed.
 export JAX_COMPILATION_CACHE_DIR="${JAX_COMPILATION_CACHE_DIR:-$ROOT/.cache/jax}"

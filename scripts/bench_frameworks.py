@@ -4,8 +4,8 @@ Routes, for one training run (float32, the article's data 64 x 1000 -> 10, the s
 
 * ``core scan``: :func:`xgnn_jax.engine.train.make_run` on the core MLP, the whole run one jit-compiled ``lax.scan``
   (the baseline; ratios are its time over the route's, so > 1 means faster than the baseline);
-* ``flax scan``: :func:`xgnn_jax.frameworks.flax_models.make_run`, the Flax module (static graphdef, parameter state) in the
-  same kind of scan;
+* ``flax scan``: the same :func:`~xgnn_jax.engine.train.make_run` on the Flax module
+  (:class:`xgnn_jax.frameworks.flax_models.FlaxModel`: every forward pass through ``nnx.merge``);
 * ``core bare scan``, ``flax bare scan``: the training step alone (loss and gradient, optax update) in one
   ``lax.scan``, without ``make_run``'s initial draws and per-epoch measurements (loss and accuracy on the whole set
   after every step: two more forward passes);
@@ -13,7 +13,9 @@ Routes, for one training run (float32, the article's data 64 x 1000 -> 10, the s
   JAX user writes);
 * ``nnx loop``: the stateful NNX idiom, ``nnx.Optimizer`` and an ``nnx.jit`` step called from a Python loop
   (:func:`xgnn_jax.frameworks.flax_models.train_nnx_loop`);
-* ``torch loop``: the article's own PyTorch code (eager, CPU), when PyTorch is installed (optional extra).
+* ``article's PyTorch loop``: the article's own PyTorch code (:mod:`xgnn_jax.frameworks.torch_net`, eager, CPU) and
+  ``article's Keras fit``: its Keras model and ``fit`` (:mod:`xgnn_jax.frameworks.keras_net`, Keras 3 on JAX), each
+  from the same initial parameters, when installed (the ``frameworks`` extra).
 
 The ``make_run`` scans run with ``record_grad_norm=False`` (no extra backward pass per epoch). Compilation is timed separately; run times are the
 best of ``--repeats`` calls. Final losses are printed to show that the routes computed the same run.
@@ -25,6 +27,7 @@ Usage: ``python scripts/bench_frameworks.py [--torch-steps 500] [--keras-epochs 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import time
 
@@ -114,45 +117,50 @@ def bench_nnx_loop(spec, data, tcfg, params0, hp, repeats):
     return first_s - run_s, run_s, float(losses[-1])
 
 
-def bench_torch(run_name, data, tcfg, params0, lr, repeats):
+def _framework(name):
     try:
-        import torch
+        return importlib.import_module(f"xgnn_jax.frameworks.{name}")
     except ImportError:
         return None
-    x, y = torch.from_numpy(np.asarray(data.x)), torch.from_numpy(np.asarray(data.y))
 
-    def build():
-        layers = []
-        for l, layer in enumerate(params0):
-            lin = torch.nn.Linear(*layer["W"].shape)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"]).T.copy()))  # (out, in)
-                lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"]).copy()))
-            layers.append(lin)
-            if l < len(params0) - 1:
-                layers.append(torch.nn.ReLU())
-        if run_name == "keras":
-            layers.append(torch.nn.Sigmoid())
-        return torch.nn.Sequential(*layers)
+
+def bench_torch(data, tcfg, params0, lr, repeats):
+    """The article's own PyTorch loop (xgnn_jax.frameworks.torch_net), from the same parameters; None if absent."""
+    tn = _framework("torch_net")
+    if tn is None:
+        return None
+    x, y = np.asarray(data.x), np.asarray(data.y)
+    p0 = jax.tree.map(np.asarray, params0)
 
     def go():
-        model = build()
-        if run_name == "pytorch":
-            criterion = torch.nn.MSELoss(reduction="sum")
-            opt = torch.optim.SGD(model.parameters(), lr=lr)
-        else:
-            criterion = torch.nn.MSELoss()
-            opt = torch.optim.Adam(model.parameters(), lr=lr, eps=1e-8)  # optax's eps, as the other routes
-        for _ in range(tcfg.epochs):
-            loss = criterion(model(x), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            return criterion(model(x), y).item()
+        return tn.train(tn.model_from_core(p0, np.float32), x, y, tcfg.epochs, lr)
 
-    final = go()
-    return 0.0, best_of(go, repeats), final
+    t0 = time.perf_counter()
+    final = go()[-1]
+    first_s = time.perf_counter() - t0
+    run_s = best_of(go, repeats)
+    return max(first_s - run_s, 0.0), run_s, float(final)
+
+
+def bench_keras(data, tcfg, params0, repeats):
+    """The article's own Keras model and fit (xgnn_jax.frameworks.keras_net, JAX backend); None if absent. The
+    first call's extra time over the best is Keras's compilation of its train step."""
+    kn = _framework("keras_net")
+    if kn is None:
+        return None
+    x, y = np.asarray(data.x), np.asarray(data.y)
+    weights = kn.weights_from_core(jax.tree.map(np.asarray, params0))
+
+    def go():
+        model = kn.build(x.shape[1], tuple(w.shape[-1] for w in weights[1::2]))
+        model.set_weights(weights)
+        return kn.fit(model, x, y, tcfg.epochs, x.shape[0])[1]
+
+    t0 = time.perf_counter()
+    final = go()[-1]
+    first_s = time.perf_counter() - t0
+    run_s = best_of(go, repeats)
+    return max(first_s - run_s, 0.0), run_s, float(final)
 
 
 def main(argv=None):
@@ -170,9 +178,11 @@ def main(argv=None):
         "pytorch": (lambda rngs: fm.TwoLayerNet(1000, 100, 10, rngs=rngs),
                     train.TrainConfig(epochs=args.torch_steps, mode="full_batch", loss="sse", reduction="sum",
                                       optimizer="sgd", record_grad_norm=False), 1e-4),
+        # Keras's Adam rule (keras_net.keras_adam) in every route when Keras is installed: the same work.
         "keras": (lambda rngs: fm.KerasNet(1000, (*args.keras_hidden, 10), rngs=rngs),
                   train.TrainConfig(epochs=args.keras_epochs, mode="full_batch", loss="mse", reduction="mean",
-                                    optimizer="adam", record_grad_norm=False), 1e-3),
+                                    optimizer=getattr(_framework("keras_net"), "keras_adam", "adam"),
+                                    record_grad_norm=False), 1e-3),
     }
     print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}, {os.cpu_count()} CPUs; float32; best of "
           f"{args.repeats}")
@@ -187,16 +197,20 @@ def main(argv=None):
         tx = train.make_optimizer(tcfg.optimizer, hp)
         rows = {
             "core scan": bench_scan(train.make_run(spec.core, data, tcfg), key, hp, args.repeats),
-            "flax scan": bench_scan(fm.make_run(spec, data, tcfg), key, hp, args.repeats),
+            "flax scan": bench_scan(train.make_run(fm.FlaxModel(spec), data, tcfg), key, hp, args.repeats),
             "core bare scan": bench_bare_scan(J_core, data, tcfg.epochs, params0, tx, args.repeats),
             "flax bare scan": bench_bare_scan(J_flax, data, tcfg.epochs, state0, tx, args.repeats),
             "core step loop": bench_step_loop(J_core, data, tcfg.epochs, params0, tx, args.repeats),
             "flax step loop": bench_step_loop(J_flax, data, tcfg.epochs, state0, tx, args.repeats),
             "nnx loop": bench_nnx_loop(spec, data, tcfg, params0, hp, args.repeats),
         }
-        torch_row = bench_torch(name, data, tcfg, params0, lr, args.repeats)
-        if torch_row is not None:
-            rows["torch loop (eager)"] = torch_row
+        if name == "pytorch":
+            rows["article's PyTorch loop"] = bench_torch(data, tcfg, params0, lr, args.repeats)
+        else:
+            rows["article's Keras fit"] = bench_keras(data, tcfg, params0, args.repeats)
+        if None in rows.values():
+            print(f"  ({[k for k, v in rows.items() if v is None][0]}: framework not installed)")
+            rows = {k: v for k, v in rows.items() if v is not None}
         base = rows["core scan"][1]
         sizes = "-".join(map(str, spec.core.sizes))
         print(f"\n{name}-style run: {sizes}, {tcfg.optimizer}, {tcfg.loss}/{tcfg.reduction}, {tcfg.epochs} steps")

@@ -137,10 +137,6 @@ def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match=r"x: expected a batch of shape \(n, 5\)"):
         spec.apply(spec.from_core(good), jnp.zeros((2, 4)))
     x, y = _data(jax.random.key(0))
-    with pytest.raises(ValueError, match="regularization and early_stopping"):
-        fm.make_run(spec, train.Data(x, y), train.TrainConfig(regularization="l2"))
-    with pytest.raises(ValueError, match="takes no validation set"):
-        fm.make_run(spec, train.Data(x, y, x, y))
     with pytest.raises(ValueError, match="steps: expected a positive int"):
         fm.train_nnx_loop(fm.TwoLayerNet(5, 4, 3, rngs=nnx.Rngs(0)), x, y, optax.sgd(0.1), 0)
 
@@ -164,15 +160,15 @@ def test_gradients_through_flax_equal_core_gradients_in_float64(x64, loss, reduc
 
 def test_flax_run_in_the_restart_engine_equals_core_run_at_every_step(x64):
     """The Keras set-up in miniature, in float64: mean-MSE Adam on shuffled minibatches of the Keras net. Each route
-    runs as a restart sweep (the Flax one vmaps parameter states under a static graphdef); every restart's loss
-    after every update agrees to 1e-10. (Full-batch SGD on TwoLayerNet: the NNX-loop and PyTorch tests below;
+    runs through the one engine (train.make_run; the Flax model as a FlaxModel) as a restart sweep; every
+    restart's loss after every update agrees to 1e-10. (The article's own PyTorch and Keras code: test_frameworks;
     float32 and the article's sizes: the study framework_equivalence.)"""
     x, y = _data(jax.random.key(6), n=8, dtype=jnp.float64)
     cfg = train.TrainConfig(epochs=6, mode="minibatch", batch_size=4, loss="mse", reduction="mean", optimizer="adam")
     spec = fm.abstract_spec(MODELS["keras_net"])
     core, flax = (restarts.sweep(make(model, train.Data(x, y), cfg), 7, 3, {"lr": np.float64(1e-2)},
                                  outcome=_history, progress=False, execution="vmap")
-                  for make, model in ((train.make_run, spec.core), (fm.make_run, spec)))
+                  for make, model in ((train.make_run, spec.core), (train.make_run, fm.FlaxModel(spec))))
     loss = core["loss"]
     assert loss.shape == (3, cfg.epochs) and loss.dtype == np.float64
     assert np.all(loss[:, -1] < loss[:, 0]) and len(set(loss[:, -1])) == 3  # three restarts that train
@@ -198,49 +194,3 @@ def test_stateful_nnx_loop_gives_the_core_losses(x64):
     np.testing.assert_allclose(np.asarray(losses), np.asarray(core.history["loss"]), rtol=1e-12)
     for a, b in zip(jax.tree.leaves(fm.to_core(module)), jax.tree.leaves(core.params), strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
-
-
-def test_pytorch_two_layer_net_gives_the_core_losses(x64):
-    """Optional cross-check with PyTorch (skipped when it is not installed): the article's own TwoLayerNet,
-    MSELoss(reduction='sum') and SGD(lr=1e-4), loaded with the core's initial weights, in float64."""
-    torch = pytest.importorskip("torch")
-
-    class TwoLayerNet(torch.nn.Module):  # the article's code
-        def __init__(self, D_in, H, D_out):
-            super().__init__()
-            self.linear1 = torch.nn.Linear(D_in, H)
-            self.linear2 = torch.nn.Linear(H, D_out)
-
-        def forward(self, x):
-            h_relu = self.linear1(x).clamp(min=0)
-            return self.linear2(h_relu)
-
-    N, D_in, H, D_out, steps = 16, 20, 8, 3, 6
-    x, y = _data(jax.random.key(11), n=N, d_in=D_in, d_out=D_out, dtype=jnp.float64)
-    spec = fm.abstract_spec(lambda rngs: fm.TwoLayerNet(D_in, H, D_out, rngs=rngs))
-    cfg = train.TrainConfig(epochs=steps, mode="full_batch", loss="sse", reduction="sum", optimizer="sgd")
-    core = train.make_run(spec.core, train.Data(x, y), cfg)(jax.random.key(12), {"lr": jnp.float64(1e-4)})
-    flax = fm.make_run(spec, train.Data(x, y), cfg)(jax.random.key(12), {"lr": jnp.float64(1e-4)})
-
-    model = TwoLayerNet(D_in, H, D_out).double()
-    with torch.no_grad():
-        for lin, layer in zip((model.linear1, model.linear2), core.init_params, strict=True):
-            # nn.Linear stores weight as (out, in) and computes x @ weight.T + bias: the core's W transposed.
-            lin.weight.copy_(torch.from_numpy(np.asarray(layer["W"]).T.copy()))
-            lin.bias.copy_(torch.from_numpy(np.asarray(layer["b"]).copy()))
-    xt, yt = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))
-    criterion = torch.nn.MSELoss(reduction="sum")
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
-    before = []
-    for _ in range(steps):
-        loss = criterion(model(xt), yt)
-        before.append(loss.item())
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = before[1:] + [criterion(model(xt), yt).item()]  # the loss after each step, as the core records it
-    np.testing.assert_allclose(after, np.asarray(core.history["loss"]), rtol=1e-10)
-    np.testing.assert_allclose(after, np.asarray(flax.history["loss"]), rtol=1e-10)
-    np.testing.assert_allclose(model.linear1.weight.detach().numpy().T, np.asarray(core.params[0]["W"]), rtol=1e-10,
-                               atol=1e-13)

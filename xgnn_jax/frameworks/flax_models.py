@@ -52,10 +52,9 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from xgnn_jax.core import activations, initializers, metrics
+from xgnn_jax.core import activations, initializers
 from xgnn_jax.core import losses as losses_lib
 from xgnn_jax.core.mlp import MLP, Params, check_loss_fits
-from xgnn_jax.engine import train
 
 Array = jax.Array
 State = Any  # an nnx.State of nnx.Param (a pytree); plain dicts once Flax replaces State by dict
@@ -349,78 +348,44 @@ def objective(spec: FlaxSpec, loss: str | losses_lib.Loss = "half_sse", reductio
     return J
 
 
-def make_run(spec: FlaxSpec, data: train.Data, config: train.TrainConfig = train.TrainConfig()):
-    """``run(key, hparams) -> train.TrainResult`` for a Flax model: the Flax route, a plain functional Flax + optax
-    training loop (one ``lax.scan``), written as a Flax user writes one.
+@dataclasses.dataclass(frozen=True)
+class FlaxModel:
+    """A Flax model as a model of the training engine (:class:`xgnn_jax.core.model.Model`): the Flax route of
+    :func:`xgnn_jax.engine.train.make_run` and of restart sweeps over it (:func:`xgnn_jax.engine.restarts.sweep`).
 
-    It follows :func:`xgnn_jax.engine.train.make_run`'s contract so the two compare restart by restart: the key is split
-    into ``(k_init, k_order)``, epoch e visits the examples in the order ``permutation(split(k_order, epochs)[e],
-    m)`` (``shuffle=True``), the history holds one entry per epoch measured after it on the whole training set
-    (``loss``, ``objective`` (= ``loss``), ``accuracy``, ``grad_norm`` (NaN when ``record_grad_norm=False``),
-    ``weight_norm: (epochs, L)``). What differs is the model and what is differentiated: the Flax parameter state,
-    through ``nnx.merge(graphdef, state)``, and optax updates that state. ``jax.vmap(run)(keys, hparams)`` (or
-    :func:`xgnn_jax.engine.restarts.sweep`) is a restart sweep over Flax models: the static ``spec`` is closed over and the
-    parameter states are vmapped.
-
-    Initial states come from :meth:`FlaxSpec.init` (the core's draws for the same key). The returned ``params`` and
-    ``init_params`` are converted to the core layout (exact), so results compare leaf by leaf;
-    ``spec.from_core(result.params)`` gives the Flax state back. Regularisation, validation sets and early stopping
-    belong to the core engine and are rejected here (``ValueError``).
+    The parameters the engine carries are the core's layout (``({"W", "b"}, ...)``, drawn by the core's
+    initialisers, so a Flax run and a core run given the same key start from the same point); every forward pass
+    goes through the Flax module: ``apply(params, x) = nnx.merge(graphdef, from_core(params))(x)``. The
+    relabelling is exact, so ``jax.grad`` through it is the gradient of the Flax module's objective, and optax
+    updates the same numbers a Flax state would hold (``spec.from_core(result.params)`` gives that state).
     """
-    if config.regularization != "none" or config.early_stopping:
-        raise ValueError("config: the Flax route trains the plain objective; regularization and early_stopping "
-                         "are features of xgnn_jax.engine.train.make_run")
-    if data.x_val is not None or data.y_val is not None:
-        raise ValueError("data: the Flax route takes no validation set (use xgnn_jax.engine.train.make_run)")
-    data = train.as_data(data)
-    train.validate_data(spec.core, data)
-    loss_spec = losses_lib.get(config.loss)
-    J = objective(spec, loss_spec, config.reduction or loss_spec.default_reduction)
-    x, y = data.x, data.y
-    m = x.shape[0]
-    if config.mode == "minibatch" and config.batch_size > m:
-        raise ValueError(f"batch_size: {config.batch_size} is larger than the training set ({m} examples)")
-    n_updates, batch = train.schedule(config, m)
 
-    def measure(state):
-        if config.record_grad_norm:
-            loss, g = jax.value_and_grad(J)(state, x, y)
-            grad_norm = optax.tree.norm(g)
-        else:
-            loss, grad_norm = J(state, x, y), jnp.asarray(jnp.nan, x.dtype)
-        return {"loss": loss, "objective": loss,
-                "accuracy": metrics.accuracy(spec.apply(state, x), y, config.threshold), "grad_norm": grad_norm,
-                "weight_norm": jnp.stack([jnp.linalg.norm(layer["W"]) for layer in spec.to_core(state)])}
+    spec: FlaxSpec
 
-    def run(key: Array, hp: dict[str, Array] | None = None) -> train.TrainResult:
-        hp = train.complete_hparams(hp)
-        k_init, k_order = jax.random.split(key)
-        state0 = spec.init(k_init, hp["weight_scale"], hp["bias_scale"], dtype=x.dtype)
-        tx = train.make_optimizer(config.optimizer, hp)
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return self.spec.core.sizes
 
-        def update(carry, idx):
-            state, opt_state = carry
-            g = jax.grad(J)(state, x[idx], y[idx])
-            updates, opt_state = tx.update(g, opt_state, state)
-            return (optax.apply_updates(state, updates), opt_state), None
+    @property
+    def output(self) -> str:
+        return self.spec.core.output
 
-        def epoch(carry, k):
-            if config.mode == "full_batch":
-                carry, _ = update(carry, jnp.arange(m))
-            else:
-                order = jax.random.permutation(k, m) if config.shuffle else jnp.arange(m)
-                carry, _ = jax.lax.scan(update, carry, order[: n_updates * batch].reshape(n_updates, batch))
-            return carry, measure(carry[0])
+    @property
+    def d_out(self) -> int:
+        return self.spec.core.sizes[-1]
 
-        (state, _), history = jax.lax.scan(epoch, (state0, tx.init(state0)),
-                                           jax.random.split(k_order, config.epochs))
-        final_loss = history["loss"][-1]
-        finite = jnp.isfinite(final_loss) & jnp.all(
-            jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in jax.tree.leaves(state)]))
-        return train.TrainResult(spec.to_core(state), spec.to_core(state0), history, final_loss,
-                                 history["accuracy"][-1], history["grad_norm"][-1], ~finite)
+    def check_input(self, x: Array, argument: str = "x") -> None:
+        self.spec.core.check_input(x, argument=argument)
 
-    return run
+    def init(self, key: Array, weight_scale: Array | float = 1.0, bias_scale: Array | float = 1.0,
+             dtype: Any = jnp.float32) -> Params:
+        return self.spec.core.init(key, weight_scale, bias_scale, dtype=dtype)
+
+    def apply(self, params: Params, x: Array) -> Array:
+        return self.spec.module(self.spec.from_core(params))(x)
+
+    def logits(self, params: Params, x: Array) -> Array:
+        return self.spec.module(self.spec.from_core(params)).logits(x)
 
 
 def train_nnx_loop(module: nnx.Module, x: Array, y: Array, tx: optax.GradientTransformation, steps: int, *,
