@@ -50,9 +50,25 @@ def test_quick_study_reports_c19_to_c24(tmp_path, study_seed):
     assert c24["median_test_accuracy"]["fan_in_uniform"] > 0.95
     assert c24["relu_act_rms_gain_per_layer"]["fan_in_uniform"] < 0.8 < c24["relu_act_rms_gain_per_layer"]["he_normal"]
 
+    # The discrete findings behind the verdicts (what must not move with the seed or the compiler).
+    assert verdicts["C19"]["facts"] == {"back_to_front": True, "units_identical": True,
+                                        "balanced_half_sse_still": True, "balanced_bce_still": True}
+    assert verdicts["C21"]["facts"] == {"zero_start_only_output_bias": True, "random_biases_move_weights": True}
+    assert verdicts["C22"]["facts"] == {"same_optimum": True, "newton_converged": True}
+    assert verdicts["C23"]["facts"] == {"tanh_mlp_moves": True, "tanh_mlp_close_to_random": True,
+                                        "relu_mlp_stuck": True, "fm_stuck": True}
+    assert verdicts["C24"]["facts"] == {"fan_in_uniform_as_good_shallow": True,
+                                        "fan_in_uniform_shrinks_deep_relu": True}
+    for v in verdicts.values():
+        assert v["answer"] and v["numbers"], v["claim"]
+    # Per-restart tables of the scheme sweep (one row per scheme and seed) and of the logistic sweep.
+    with open(tmp_path / "restarts.csv") as f:
+        assert sum(1 for _ in f) == 1 + len(zero_init.SCHEMES) * cfg.scheme_seeds
+    assert (tmp_path / "logistic_restarts.csv").exists()
     with np.load(tmp_path / "arrays.npz") as a:
         zeros_loss_is_ln2 = a["c24_zeros_loss0"]
         assert zeros_loss_is_ln2.shape == (cfg.scheme_seeds,)
+        assert a["c22_final_loss"].shape == (cfg.logistic_seeds + 1,)  # the zero start, then the random ones
         assert a["masks_sigmoid_L2_W_grad"].shape == (2, 4, cfg.mask_seeds, cfg.mask_steps, 2)
     for fig in ("update_masks.png", "symmetry.png", "c20_training.png", "logistic.png", "embeddings.png",
                 "schemes.png", "depth_profile.png"):
