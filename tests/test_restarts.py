@@ -532,3 +532,13 @@ def test_saturated_restarts_are_counted_apart_and_never_averaged_in():
     assert s["final_loss_max"][0] < 0.25 and s["reached_target"][0] == 1.0
     np.testing.assert_allclose(s["reached_target_of_all"][0], ok.mean())
     assert "saturated_fraction" not in s
+
+
+def test_sigmoid_nets_at_a_huge_learning_rate_are_flagged_saturated_not_diverged(xor_run):
+    # lr 1e4: every unit pinned at 0 or 1, loss 0.25, gradient ~0: finite, so not diverged, and not a minimum.
+    res = restarts.sweep(xor_run, 0, 16, {"lr": [2.0, 1e4]}, execution="vmap", progress=False)
+    s = res.summary()
+    assert res.n_diverged == 0 and s["n_saturated"][0] == 0 and s["n_saturated"][1] >= 4
+    np.testing.assert_array_equal(s["n_saturated"], res["saturated"].sum(1))
+    sat = res["saturated"][1]
+    assert np.all(res["final_grad_norm"][1][sat] < 1e-6) and np.all(res["steps_to_target"][1][sat] == -1)

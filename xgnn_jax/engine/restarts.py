@@ -32,7 +32,7 @@ array-valued choices can be swept this way (one compile); structural choices (wi
 need one compile each: loop over them at the top level, one :func:`sweep` per structure.
 
 Outcomes: ``outcome=None`` picks :func:`train_outcomes` for a ``TrainResult`` (final loss, accuracy, gradient
-norm, steps to reach ``target_loss``, diverged flag) and keeps any other pytree whole; pass a callable to reduce
+norm, steps to reach ``target_loss``, diverged and saturated flags) and keeps any other pytree whole; pass a callable to reduce
 the run's result yourself (it runs inside the compiled program, per restart). A restart is *diverged* when its
 outcome has ``diverged`` set (an outcome with a ``diverged`` entry decides for itself) or, for outcomes without
 one, any of its floating values is NaN/inf; diverged restarts are counted in the summary and left out of its
@@ -66,6 +66,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from xgnn_jax.engine import outcomes as outcomes_lib
 from xgnn_jax.engine.train import TrainResult
 from xgnn_jax.io import FolderLock, atomic_write_bytes, to_jsonable
 from xgnn_jax.provenance import versions
@@ -86,23 +87,16 @@ LARGE_DOT_FLOPS = 2 * 64 * 64 * 64  # a matrix product this large is compute-bou
 
 # ---------------------------------------------------------------------------------------------- outcomes
 def train_outcomes(result: TrainResult, target_loss: float = 1e-2) -> dict[str, Array]:
-    """The standard per-restart outcomes of a :class:`~xgnn_jax.engine.train.TrainResult` (one restart, no batch axis).
+    """The standard per-restart outcomes of a :class:`~xgnn_jax.engine.train.TrainResult` (one restart, no batch axis):
+    :func:`xgnn_jax.engine.outcomes.train_outcomes`, the one definition the engine and the fused kernel share.
 
     Returns ``final_loss``, ``final_accuracy``, ``final_grad_norm`` (the last epoch's values), ``steps_to_target``
     (the first epoch t = 1..T after which the data loss, without any penalty term, is ``<= target_loss``; -1 if
-    never), and
-    ``diverged`` (final loss or parameters not finite; NaN/inf).
+    never), ``diverged`` (final loss or parameters not finite; NaN/inf) and ``saturated`` (finite, final gradient
+    norm < 1e-6, target not reached, at least half the sigmoid/tanh units pinned at an asymptote: a plateau, not
+    a minimum). :class:`SweepResult` counts diverged and saturated restarts apart and averages neither in.
     """
-    loss = result.history["loss"]
-    reached = loss <= target_loss
-    steps = jnp.where(jnp.any(reached), jnp.argmax(reached) + 1, -1).astype(jnp.int32)
-    return {
-        "final_loss": result.final_loss,
-        "final_accuracy": result.final_accuracy,
-        "final_grad_norm": result.final_grad_norm,
-        "steps_to_target": steps,
-        "diverged": result.diverged,
-    }
+    return outcomes_lib.train_outcomes(result, target_loss)
 
 
 def _resolve_outcome(outcome, target_loss):
