@@ -26,18 +26,25 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+import optax
 
+from xgnn_jax.core import initializers
 from xgnn_jax.core.mlp import MLP
-from xgnn_jax.engine.train import Data, TrainConfig, hparams, make_run
+from xgnn_jax.data.datasets import logic_gate
+from xgnn_jax.engine import outcomes
+from xgnn_jax.engine.train import TrainConfig, make_run
 
 QUICK = os.environ.get("XGNN_NOTEBOOK_QUICK") == "1"
 R = 128 if QUICK else 4096
 EPOCHS = 500 if QUICK else 4000
 
-x = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-y = jnp.array([[0.0], [1.0], [1.0], [0.0]])
-model = MLP((2, 2, 1), hidden="sigmoid", output="sigmoid", weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
-run = make_run(model, Data(x, y), TrainConfig(epochs=EPOCHS, mode="full_batch", loss="half_sse"))
+data = logic_gate("xor")  # x: (4, 2), y: (4, 1)
+u = initializers.uniform(-1, 1)
+model = MLP((2, 2, 1), hidden="sigmoid", output="sigmoid", weight_init=u, bias_init=u)
+# optax.sgd is plain gradient descent ("accumulated BP" in full-batch mode); its arguments are hyperparameters.
+config = TrainConfig(epochs=EPOCHS, mode="full_batch", loss="half_sse", optimizer=optax.sgd)
+run = make_run(model, data, config)
+print("hyperparameters of this run (defaults):", run.hyperparameters)
 
 # %% [markdown]
 # Restart `i` gets the key `fold_in(key(seed), i)`, so it starts from the same parameters however the sweep is split.
@@ -45,11 +52,14 @@ run = make_run(model, Data(x, y), TrainConfig(epochs=EPOCHS, mode="full_batch", 
 
 # %%
 keys = jax.vmap(lambda i: jax.random.fold_in(jax.random.key(0), i))(jnp.arange(R))
-hp = {k: jnp.full((R,), v) for k, v in hparams(lr=2.0, weight_scale=1.0, bias_scale=1.0).items()}
+hp = {k: jnp.full((R,), v, jnp.float32) for k, v in {"learning_rate": 2.0, "weight_scale": 1.0, "bias_scale": 1.0}.items()}
 result = jax.jit(jax.vmap(run))(keys, hp)
 final = np.asarray(result.final_loss)
 solved = np.asarray(result.final_accuracy) == 1.0
-print(f"{R} restarts: {solved.mean():.1%} classify all four patterns; diverged: {int(result.diverged.sum())}")
+out = jax.vmap(outcomes.train_outcomes)(result)  # steps to E <= 0.01 (1-based; -1 = never), diverged, saturated
+print(f"{R} restarts: {solved.mean():.1%} classify all four patterns; reached E <= 0.01: "
+      f"{np.mean(np.asarray(out['steps_to_target']) != outcomes.NEVER):.1%}; diverged: {int(out['diverged'].sum())}; "
+      f"saturated: {int(out['saturated'].sum())}")
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))

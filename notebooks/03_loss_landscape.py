@@ -25,20 +25,24 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+import optax
 
 from xgnn_jax.analysis import landscape
+from xgnn_jax.core import initializers
 from xgnn_jax.core.mlp import MLP, objective
-from xgnn_jax.engine.train import Data, TrainConfig, hparams, make_run
+from xgnn_jax.data.datasets import logic_gate
+from xgnn_jax.engine.train import TrainConfig, make_run
 
 QUICK = os.environ.get("XGNN_NOTEBOOK_QUICK") == "1"
 GRID = 21 if QUICK else 61
 
-x = jnp.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
-y = jnp.array([[0.0], [1.0], [1.0], [0.0]])
-model = MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+data = logic_gate("xor")  # x: (4, 2), y: (4, 1)
+x, y = data
+model = MLP((2, 2, 1), weight_init=initializers.uniform(-1, 1), bias_init=initializers.uniform(-1, 1))
 J = objective(model, "half_sse", "mean")
-run = jax.jit(make_run(model, Data(x, y), TrainConfig(epochs=3000, mode="full_batch")))
-results = [run(jax.random.key(s), hparams(lr=2.0)) for s in range(8)]
+# optax.sgd: plain gradient descent; its learning_rate is a hyperparameter (an array: one compile for all seeds)
+run = jax.jit(make_run(model, data, TrainConfig(epochs=3000, mode="full_batch", optimizer=optax.sgd)))
+results = [run(jax.random.key(s), {"learning_rate": jnp.float32(2.0)}) for s in range(8)]
 solved = [bool(r.final_accuracy == 1.0) for r in results]
 print("solved:", solved)
 

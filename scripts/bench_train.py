@@ -30,6 +30,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -225,9 +226,11 @@ def bench_standard_bp(epochs: int, repeats: int) -> None:
     t_scan = best_of(lambda: jax.block_until_ready(scan(params, jax.random.key(1))), repeats) / epochs
 
     # The training engine itself (adds one full-batch loss/accuracy measurement per epoch).
-    run = train.make_run(model, train.Data(x, y), train.TrainConfig(epochs=epochs, mode="sgd", record_grad_norm=False))
-    engine, compile_engine = timed_compile(run, jax.random.key(1), {"lr": eta})
-    t_engine = best_of(lambda: jax.block_until_ready(engine(jax.random.key(1), {"lr": eta})), repeats) / epochs
+    cfg = train.TrainConfig(epochs=epochs, mode="sgd", optimizer=optax.sgd, record_grad_norm=False)
+    run = train.make_run(model, datasets.Dataset(x, y), cfg)
+    hp = {"learning_rate": eta}
+    engine, compile_engine = timed_compile(run, jax.random.key(1), hp)
+    t_engine = best_of(lambda: jax.block_until_ready(engine(jax.random.key(1), hp)), repeats) / epochs
 
     xn, yn = np.asarray(x, np.float64), np.asarray(y, np.float64)
     v, w = np.asarray(params[0]["W"], np.float64), np.asarray(params[1]["W"], np.float64)

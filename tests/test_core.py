@@ -248,3 +248,41 @@ def test_mlp_accepts_numpy_integer_widths_and_initialiser_errors_name_the_argume
         _MLP((2, 1), weight_init="uniform(1, 0)")
     with pytest.raises(ValueError, match="weight_init: normal"):
         _MLP((2, 1), weight_init="normal(-1)")
+
+
+def test_initialisers_are_named_hashable_functions_and_refuse_non_finite_arguments():
+    u = initializers.uniform(-1, 1)
+    assert u == initializers.get("uniform(-1, 1)") and hash(u) == hash(initializers.get("uniform(-1,1)"))
+    assert str(u) == "uniform(-1, 1)" and u != initializers.uniform(-1, 2)
+    # a network built from the typed spelling equals (and hashes as) one from the string's parse
+    a = mlp.MLP((2, 2, 1), weight_init=u)
+    b = mlp.MLP((2, 2, 1), weight_init=initializers.uniform(-1, 1))
+    assert a == b and hash(a) == hash(b)
+    key = jax.random.key(0)
+    np.testing.assert_array_equal(a.init(key)[0]["W"], mlp.MLP((2, 2, 1), weight_init="uniform(-1, 1)").init(key)[0]["W"])
+    for spec, match in [("normal(inf)", "weight_init: normal.*finite"), ("uniform(nan, 1)", "finite"),
+                        ("constant(-inf)", "finite")]:
+        with pytest.raises(ValueError, match=match):
+            mlp.MLP((2, 1), weight_init=spec)
+    with pytest.raises(ValueError, match="finite"):
+        initializers.normal(float("inf"))
+
+
+def test_model_protocol_helpers_and_pinned_fraction():
+    from xgnn_jax.core import model as model_lib
+    from xgnn_jax.core.shortcut import ShortcutMLP
+
+    net = mlp.MLP((2, 3, 1))
+    for m in (net, ShortcutMLP()):
+        assert isinstance(m, model_lib.Model) and model_lib.output_size(m) == 1
+        p = m.init(jax.random.key(1))
+        assert [w.shape for w in model_lib.weights(m, p)] == [layer["W"].shape for layer in p]
+        sq = model_lib.sum_of_squares(m, p, include_bias=True)
+        np.testing.assert_allclose(sq, sum(float(jnp.sum(v ** 2)) for v in jax.tree.leaves(p)), rtol=1e-6)
+    x = jnp.array([[0.0, 0.0], [1.0, 1.0]])
+    p = net.init(jax.random.key(0))
+    assert float(model_lib.pinned_fraction(net, p, x)) == 0.0  # small weights: no unit near 0 or 1
+    huge = jax.tree.map(lambda a: 1e3 * jnp.sign(a) + 1e3 * (a == 0), p)
+    assert float(model_lib.pinned_fraction(net, huge, x)) > 0.5  # every sigmoid unit at 0 or 1
+    linear = mlp.MLP((2, 1), output="identity")
+    assert float(model_lib.pinned_fraction(linear, linear.init(jax.random.key(0)), x)) == 0.0  # no squashing units

@@ -118,3 +118,16 @@ def test_split_partitions_every_example_once():
 def test_bad_requests_get_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_one_dataset_container_unpacks_carries_a_validation_part_and_is_a_pytree():
+    d = datasets.moons(0, n=10)
+    assert isinstance(d, datasets.Dataset) and Data is datasets.Dataset and d.val is None and not d.has_val
+    x, y = d
+    assert x.shape == (10, 2) and y.shape == (10, 1)
+    v = d.with_val(x[:3], y[:3])
+    assert v.has_val and v.val.x.shape == (3, 2) and tuple(v) == (v.x, v.y)
+    doubled = jax.tree.map(lambda a: 2 * a, v)  # a pytree: the validation part travels along
+    np.testing.assert_array_equal(doubled.x_val, 2 * x[:3])
+    assert jax.jit(lambda ds: ds.y.sum() + ds.y_val.sum())(v) == y.sum() + y[:3].sum()
+    assert v.replace(x_val=None, y_val=None).val is None
