@@ -290,3 +290,27 @@ def test_hidden_fed_input_is_invisible_with_one_hidden_layer(x64):
 def test_dnn_rejects_unknown_bug():
     with pytest.raises(ValueError, match="^bug: unknown bug 'typo'; expected None or one of square_out_into_y"):
         bp.DNN((3, 2), "typo")
+
+
+def test_descend_takes_plain_steps_and_records_the_loss_before_each(x64):
+    model = mlp.MLP((3, 4, 2), hidden="relu", output="identity", bias=False, weight_init="normal")
+    params = model.init(jax.random.key(0), dtype=jnp.float64)
+    x = jax.random.normal(jax.random.key(1), (5, 3), jnp.float64)
+    y = jax.random.normal(jax.random.key(2), (5, 2), jnp.float64)
+    J = mlp.objective(model, "sse", "sum")
+    losses, final = bp.descend(bp.numpy_two_layer_gradients, J, params, x, y, 1e-2, 3)
+    p = params
+    for t in range(3):
+        assert float(losses[t]) == pytest.approx(float(J(p, x, y)), rel=1e-14)
+        p = jax.tree.map(lambda w, g: w - 1e-2 * g, p, jax.grad(J)(p, x, y))
+    for a, b in zip(jax.tree.leaves(final), jax.tree.leaves(p), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    with pytest.raises(ValueError, match="steps: expected a positive int"):
+        bp.descend(bp.numpy_two_layer_gradients, J, params, x, y, 1e-2, 0)
+
+
+def test_output_layer_checks_give_the_c10_facts(x64):
+    c = bp.output_layer_checks(jax.random.key(0))
+    assert c["softmax_sum_err"] < 1e-12 and c["softmax_sum_err_saturated"] < 1e-12
+    assert max(c["ce_grad_err"], c["bce_grad_err"], c["half_sse_sigmoid_grad_err"]) < 1e-12
+    assert c["sigmoid_sum_max"] - c["sigmoid_sum_min"] > 0.5 and c["losses_finite_saturated"] is True

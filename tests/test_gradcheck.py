@@ -140,3 +140,17 @@ def test_init_check_accepts_the_same_initialiser_and_flags_mean_spread_and_shape
     assert not too_wide.passed
     assert not gc.init_check(draw(rng.uniform(-bound, bound, (50, 20)), np.zeros((50, 20))), reference).passed
     assert not gc.init_check(draw(rng.uniform(-bound, bound, (50, 20)), np.full(20, 0.1)), reference).passed
+
+
+def test_gradient_program_returns_manual_autodiff_and_finite_differences(x64):
+    def J(p, x, y):
+        return jnp.sum((x @ p["W"] - y) ** 2)
+
+    def manual(p, x, y):
+        return {"W": 2 * x.T @ (x @ p["W"] - y)}
+
+    p = {"W": jnp.arange(6.0, dtype=jnp.float64).reshape(3, 2) / 7}
+    x, y = jnp.ones((4, 3), jnp.float64), jnp.zeros((4, 2), jnp.float64)
+    m, a, fd = gc.gradient_program(J, manual, finite_differences=True)(p, x, y)
+    assert gc.compare(m, a).passed and gc.compare(m, fd, gc.FD_RTOL).passed
+    assert gc.gradient_program(J, manual, finite_differences=False)(p, x, y)[2] is None

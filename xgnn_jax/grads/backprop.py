@@ -25,6 +25,7 @@ tuple with one ``{"W", "b"}`` dict per layer), so :mod:`xgnn_jax.grads.gradcheck
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import NamedTuple
 
 import jax
@@ -403,3 +404,64 @@ class DNN:
             grads[l] = {"W": inputs[l].T @ d, "b": bias_grad}
             d = d @ params[l]["W"].T
         return tuple(grads)
+
+
+# ============================================================================================ descent with a given gradient
+def descend(grad_fn, loss_fn, params0: Params, x: Array, y: Array, lr: Array | float, steps: int
+            ) -> tuple[Array, Params]:
+    """``steps`` plain gradient steps ``p <- p - lr grad_fn(p, x, y)`` in one ``lax.scan``, full batch.
+
+    For hand-written gradients (``numpy_two_layer_gradients``, ``DNN.grad``, ...), which the training engine
+    (:func:`xgnn_jax.engine.train.make_run`, always ``jax.grad`` of the objective) does not take. Returns
+    ``(losses, params)``: ``losses[t] = loss_fn(p_t, x, y)`` *before* step t, as the article's loop prints it,
+    ``(steps,)``, and the final parameters.
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
+        raise ValueError(f"steps: expected a positive int, got {steps!r}")
+
+    def step(p, _):
+        loss = loss_fn(p, x, y)
+        g = grad_fn(p, x, y)
+        return jax.tree.map(lambda w, gw: w - lr * gw, p, g), loss
+
+    params, losses = jax.lax.scan(step, params0, None, length=steps)
+    return losses, params
+
+
+# ============================================================================================ C10: output layers
+def output_layer_checks(key: Array, n: int = 32, k: int = 5) -> dict[str, float | bool]:
+    """Softmax sums, sigmoid sums, and the three logit-gradient forms against ``jax.grad`` (C10), float64.
+
+    Logits ``z ~ N(0, 9)`` (and saturated ``N(0, 100^2)``), one-hot targets ``o*`` and 0/1 targets ``y``:
+    ``max |sum softmax(z) - 1|``; the range of ``sum_j sigmoid(z_j)``; ``max |jax.grad - form|`` for softmax
+    cross-entropy ``(o - o*)/N``, sigmoid binary cross-entropy ``(o - o*)/N`` and the book's sigmoid + half squared
+    error ``(y_hat - y) y_hat (1 - y_hat)`` (= -g_j, eq. 5.10); and whether both losses stay finite when saturated.
+    Needs x64 (``jax.enable_x64``).
+    """
+    return {name: float(v) if v.dtype != bool else bool(v) for name, v in _output_layer_numbers(key, n, k).items()}
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _output_layer_numbers(key: Array, n: int, k: int) -> dict[str, Array]:
+    k1, k2, k3 = jax.random.split(key, 3)
+    z = 3.0 * jax.random.normal(k1, (n, k), jnp.float64)
+    z_sat = 100.0 * jax.random.normal(k1, (n, k), jnp.float64)  # saturated logits
+    o_star = jax.nn.one_hot(jax.random.randint(k2, (n,), 0, k), k, dtype=jnp.float64)
+    y01 = jax.random.bernoulli(k3, 0.5, (n, k)).astype(jnp.float64)
+    p, p_sat, s = jax.nn.softmax(z), jax.nn.softmax(z_sat), jax.nn.sigmoid(z)
+
+    def J(name, target):
+        return lambda logits: jnp.mean(losses_lib.get(name).fn(logits, target))
+
+    ce_err = jnp.max(jnp.abs(jax.grad(J("softmax_cross_entropy", o_star))(z) - (p - o_star) / n))
+    bce_err = jnp.max(jnp.abs(jax.grad(J("sigmoid_binary_cross_entropy", y01))(z) - (s - y01) / n))
+    E = lambda logits: jnp.sum(losses_lib.half_sse(jax.nn.sigmoid(logits), y01))  # noqa: E731
+    sse_err = jnp.max(jnp.abs(jax.grad(E)(z) - (s - y01) * s * (1 - s)))
+    finite = (jnp.all(jnp.isfinite(losses_lib.sigmoid_binary_cross_entropy(z_sat, y01)))
+              & jnp.all(jnp.isfinite(losses_lib.softmax_cross_entropy(z_sat, o_star))))
+    sig_sums = jnp.sum(s, axis=-1)
+    return {"softmax_sum_err": jnp.max(jnp.abs(jnp.sum(p, -1) - 1)),
+            "softmax_sum_err_saturated": jnp.max(jnp.abs(jnp.sum(p_sat, -1) - 1)),
+            "sigmoid_sum_min": sig_sums.min(), "sigmoid_sum_max": sig_sums.max(),
+            "ce_grad_err": ce_err, "bce_grad_err": bce_err, "half_sse_sigmoid_grad_err": sse_err,
+            "losses_finite_saturated": finite}

@@ -388,3 +388,20 @@ def init_check(params: Pytree, reference: Pytree, *, z_max: float = 6.0,
                 row["ok"] = bool(row["z"] <= z_max and lo <= row["std_ratio"] <= hi)
         rows.append(row)
     return InitCheck(tuple(rows), z_max, std_ratio_range)
+
+
+def gradient_program(objective: Callable[..., Array], grad_fn: Callable[..., Pytree], *,
+                     finite_differences: bool) -> Callable[..., tuple]:
+    """One compiled program ``(params, x, y) -> (grad_fn, jax.grad(objective), finite differences or None)``.
+
+    One compile per architecture serves every draw of parameters and data (a study checking many draws would
+    otherwise compile every primitive op by op). ``finite_differences=True`` adds the full central-difference
+    gradient (:func:`finite_difference_grad`, float64, at most :data:`MAX_FD_PARAMS` parameters).
+    """
+    auto = jax.grad(objective)
+
+    def program(params, x, y):
+        fd = finite_difference_grad(objective, params, x, y) if finite_differences else None
+        return grad_fn(params, x, y), auto(params, x, y), fd
+
+    return jax.jit(program)

@@ -32,12 +32,9 @@ Quick setting: about 15-25 s on 2 CPU cores; full: about a minute.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
-import glob
-import os
 import time
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -45,8 +42,8 @@ import numpy as np
 
 from xgnn_jax.core.mlp import objective
 from xgnn_jax.data import datasets
-from xgnn_jax.engine import train
-from xgnn_jax.grads import backprop
+from xgnn_jax.engine import restarts, train
+from xgnn_jax.grads import article, backprop
 from xgnn_jax.study import plotting, results
 from xgnn_jax.study.registry import Study
 from xgnn_jax.study.verdict import verdict
@@ -65,61 +62,11 @@ class Config:
     float64_restarts: int = 1  # restarts also run in float64 (and through numpy)
 
     ESTIMATED_SECONDS = {"quick": 20, "full": 60}
+    RANGES: ClassVar[dict] = {"float64_restarts": (0, None), "lr": (0.0, None)}
 
     @classmethod
     def full(cls) -> Config:
         return cls(restarts=32, float64_restarts=4)
-
-
-# ---------------------------------------------------------------------------------------------- the article's code
-@contextlib.contextmanager
-def single_threaded_blas():
-    """Run numpy's OpenBLAS on one thread inside the block (restored after; a no-op if the library is not found).
-
-    On this shared 2-core machine OpenBLAS's thread pool made a (64, 1000) x (1000, 100) product about 40x slower
-    than one thread (measured 29 ms vs 0.7 ms under load).
-    """
-    lib = None
-    for path in glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*.so*")):
-        try:
-            lib = ctypes.CDLL(path)
-            get, put = lib.scipy_openblas_get_num_threads64_, lib.scipy_openblas_set_num_threads64_
-            break
-        except (OSError, AttributeError):
-            lib = None
-    if lib is None:
-        yield
-        return
-    old = get()
-    put(1)
-    try:
-        yield
-    finally:
-        put(old)
-
-
-def numpy_seed_net(x: np.ndarray, y: np.ndarray, w1: np.ndarray, w2: np.ndarray, lr: float = 1e-6,
-                   steps: int = 500, factor: float = 2.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The article's numpy loop (C13) with ``grad_y_pred = factor * (y_pred - y)``; returns ``(losses, w1, w2)``.
-
-    ``losses[t]`` is the loss printed at step t, before that step's update. The weights are copied, not changed.
-    """
-    w1, w2 = np.array(w1, copy=True), np.array(w2, copy=True)
-    losses = np.empty(steps, dtype=x.dtype)
-    for t in range(steps):
-        h = x.dot(w1)
-        h_relu = np.maximum(h, 0)
-        y_pred = h_relu.dot(w2)
-        losses[t] = np.square(y_pred - y).sum()
-        grad_y_pred = factor * (y_pred - y)
-        grad_w2 = h_relu.T.dot(grad_y_pred)
-        grad_h_relu = grad_y_pred.dot(w2.T)
-        grad_h = grad_h_relu.copy()
-        grad_h[h < 0] = 0
-        grad_w1 = x.T.dot(grad_h)
-        w1 -= lr * grad_w1
-        w2 -= lr * grad_w2
-    return losses, w1, w2
 
 
 def problem(key, dtype=jnp.float32, draw_dtype=None):
@@ -134,16 +81,9 @@ def problem(key, dtype=jnp.float32, draw_dtype=None):
 
 
 def scan_descent(grad_fn, x, y, params0, lr, steps: int):
-    """``steps`` plain gradient steps in one ``lax.scan``; returns the loss before each step and the final params."""
-    J = objective(MODEL, "sse", "sum")
-
-    def step(p, _):
-        loss = J(p, x, y)
-        g = grad_fn(p, x, y)
-        return jax.tree.map(lambda w, gw: w - lr * gw, p, g), loss
-
-    params, losses = jax.lax.scan(step, params0, None, length=steps)
-    return losses, params
+    """``steps`` plain gradient steps (:func:`xgnn_jax.grads.backprop.descend`) on the article's loss; returns the
+    loss before each step and the final params."""
+    return backprop.descend(grad_fn, objective(MODEL, "sse", "sum"), params0, x, y, lr, steps)
 
 
 def _all_ways(key, lr, steps: int, dtype):
@@ -172,6 +112,18 @@ def _all_ways(key, lr, steps: int, dtype):
             "params_gap": jnp.maximum(*(jnp.max(jnp.abs(a["W"] - b["W"])) for a, b in zip(p_manual, p_auto, strict=True)))}
 
 
+def _over_keys(keys, cfg: Config, dtype) -> dict:
+    """:func:`_all_ways` for every restart key, through the one restart engine (:func:`restarts.map_over`: the keys
+    are the rows, so each restart keeps the draws of ``split(key(seed), restarts)``)."""
+    sw = restarts.map_over(lambda _key, row, _hp: _all_ways(jax.random.wrap_key_data(row), cfg.lr, cfg.steps, dtype),
+                           jax.random.key_data(keys), seed=cfg.seed, outcome=_identity, progress=False)
+    return {k: np.asarray(v)[:, 0] for k, v in sw.outcomes.items()}
+
+
+def _identity(result):
+    return result
+
+
 def _rel(a, b) -> float:
     """Largest relative difference between two loss curves."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
@@ -182,17 +134,16 @@ def _rel_text(v: float) -> str:
     return "bit for bit" if v == 0 else f"to {v:.1g} (relative)"
 
 
-def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
-    t_start = time.perf_counter()
-    cfg = config
+def _runs(cfg: Config, progress: bool):
+    """float32 restarts, float64 restarts and the article's numpy loop on the float32 draws."""
     if cfg.restarts <= 0 or cfg.float64_restarts < 0 or cfg.steps <= 0:
         raise ValueError("restarts, steps: expected positive counts; float64_restarts: non-negative")
     keys = jax.random.split(jax.random.key(cfg.seed), cfg.restarts)
     if progress:
         print(f"[seed_numpy_net] float32: {cfg.restarts} restarts x 5 runs of {cfg.steps} steps")
-    fn32 = jax.vmap(lambda k: _all_ways(k, cfg.lr, cfg.steps, jnp.float32))
-    compiled, compile32 = train.compile_run(fn32, keys)
-    out32 = jax.tree.map(np.asarray, compiled(keys))
+    t0 = time.perf_counter()
+    out32 = _over_keys(keys, cfg, jnp.float32)
+    compile32 = time.perf_counter() - t0  # compile and run (the runs take a small part of it)
 
     out64, numpy_losses, numpy_s = None, [], 0.0
     if cfg.float64_restarts:
@@ -200,20 +151,22 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
             print(f"[seed_numpy_net] float64: {cfg.float64_restarts} restarts, JAX and the article's numpy loop")
         with jax.enable_x64(True):
             k64 = keys[: cfg.float64_restarts]
-            fn64 = jax.vmap(lambda k: _all_ways(k, cfg.lr, cfg.steps, jnp.float64))
-            compiled64, _ = train.compile_run(fn64, k64)
-            out64 = jax.tree.map(np.asarray, compiled64(k64))
+            out64 = _over_keys(k64, cfg, jnp.float64)
             for k in k64:
                 # The float32 run's draws, in float64 (the article's numpy precision).
                 x, y, p0, _ = problem(k, jnp.float64, draw_dtype=jnp.float32)
                 x, y, p0 = jax.tree.map(np.asarray, (x, y, p0))
                 t0 = time.perf_counter()
-                with single_threaded_blas():
-                    numpy_losses.append(numpy_seed_net(x, y, p0[0]["W"], p0[1]["W"], cfg.lr, cfg.steps)[0])
+                with article.single_threaded_blas():
+                    numpy_losses.append(article.numpy_two_layer_loop(x, y, p0[0]["W"], p0[1]["W"], cfg.lr,
+                                                                     cfg.steps)[0])
                 numpy_s += time.perf_counter() - t0
         numpy_losses = np.stack(numpy_losses)
+    return out32, out64, numpy_losses, numpy_s, compile32
 
-    ways = ("manual", "jax.grad", "optax")
+
+def _measure(cfg: Config, out32, out64, numpy_losses) -> dict:
+    """The numbers of the summary (and of the verdict) from the runs."""
     rel32 = {f"{a} vs {b}": _rel(out32[a], out32[b]) for a, b in (("jax.grad", "manual"), ("optax", "manual"))}
     rel32_first100 = {f"{a} vs {b}": _rel(out32[a][:, :100], out32[b][:, :100])
                       for a, b in (("jax.grad", "manual"), ("optax", "manual"))}
@@ -257,15 +210,20 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
                          "loss_end_over_start": typo_drop, "max_relative_difference_vs_jax_grad": rel_typo,
                          "differs_from_jax_grad": printed_differs},
         "float32_vs_float64_first_step_over_1pct": drift_step, "float32_vs_float64_loss_there": drift_loss,
-        "compile_s_float32": compile32, "numpy_float64_seconds_per_run": numpy_s / max(cfg.float64_restarts, 1),
     }
-    arrays = {f"losses_{k.replace('.', '_')}": v for k, v in out32.items() if k != "params_gap"}
-    if out64 is not None:
-        arrays.update({f"losses64_{k.replace('.', '_')}": v for k, v in out64.items() if k != "params_gap"})
-        arrays["losses64_numpy"] = numpy_losses
-    figures = []
-    if out_dir is not None:
-        figures.append(_plot(out_dir, out32, out64, numpy_losses, ways, cfg))
+    return {**summary, "_typo_slower": typo_slower, "_ok": ok}
+
+
+def _verdict(cfg: Config, s: dict, out32, figures):
+    """The C13 verdict: measured text and the measured conditions."""
+    loss0, loss_end, drop, monotone = s["loss_start"], s["loss_end"], s["loss_end_over_start"], s["monotone"]
+    rel32, rel32_first100 = s["max_relative_difference_float32"], s["max_relative_difference_float32_first_100_steps"]
+    rel64, rel_precision = s["max_relative_difference_float64"], s["max_relative_difference_float32_vs_float64"]
+    typo = s["article_typo"]
+    typo_equals_half, rel_typo = typo["equals_correct_gradient_at_half_lr_bitwise"], typo["max_relative_difference_vs_jax_grad"]
+    typo_drop, printed_differs = typo["loss_end_over_start"], typo["differs_from_jax_grad"]
+    drift_step, drift_loss = s["float32_vs_float64_first_step_over_1pct"], s["float32_vs_float64_loss_there"]
+    out64 = rel64 or None
     lo, hi = float(np.min(loss0)), float(np.max(loss0))
     measured = (
         f"{cfg.restarts} restarts, {cfg.steps} steps at lr {cfg.lr:g}: loss from {lo:.3g}-{hi:.3g} to "
@@ -297,13 +255,32 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
                     + (f", above 1% once the loss is below about {drift_loss:.2g}" if drift_step is not None else "")
                     + ")")
     conditional = bool(cond)
-    summary["verdicts"] = [verdict(
-        "C13", ok,
+    return verdict(
+        "C13", s["_ok"],
         "Does the article's 64-1000-100-10 ReLU network, with its hand-written gradients as printed, train at lr "
         "1e-6 in 500 steps, and do the manual gradients, jax.grad and optax SGD give the same losses?",
         measured, conditional=conditional, conditions="; ".join(cond),
         setting="x, y, w1, w2 ~ N(0, 1) from keys; loss = sum (y_pred - y)^2; plain gradient steps",
-        figures=figures)]
+        figures=figures)
+
+
+def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
+    t_start = time.perf_counter()
+    cfg = config
+    out32, out64, numpy_losses, numpy_s, compile32 = _runs(cfg, progress)
+    summary = _measure(cfg, out32, out64, numpy_losses)
+    summary.update(compile_s_float32=compile32, numpy_float64_seconds_per_run=numpy_s / max(cfg.float64_restarts, 1))
+    ways = ("manual", "jax.grad", "optax")
+    arrays = {f"losses_{k.replace('.', '_')}": v for k, v in out32.items() if k != "params_gap"}
+    if out64 is not None:
+        arrays.update({f"losses64_{k.replace('.', '_')}": v for k, v in out64.items() if k != "params_gap"})
+        arrays["losses64_numpy"] = numpy_losses
+    figures = []
+    if out_dir is not None:
+        figures.append(_plot(out_dir, out32, out64, numpy_losses, ways, cfg))
+    verdict_ = _verdict(cfg, summary, out32, figures)
+    summary = {k: v for k, v in summary.items() if not k.startswith("_")}
+    summary["verdicts"] = [verdict_]
     wall = time.perf_counter() - t_start
     return results.finish(STUDY, config, summary, out_dir, arrays=arrays, wall_time_s=wall, seed=cfg.seed)
 

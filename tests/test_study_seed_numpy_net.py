@@ -4,21 +4,6 @@ from xgnn_jax.studies import seed_numpy_net
 from xgnn_jax.study.verdict import CONDITIONAL
 
 
-def test_numpy_loop_is_the_article_code_with_factor_two():
-    rng = np.random.default_rng(0)
-    x, y = rng.standard_normal((8, 5)), rng.standard_normal((8, 3))
-    w1, w2 = rng.standard_normal((5, 4)), rng.standard_normal((4, 3))
-    losses, v1, v2 = seed_numpy_net.numpy_seed_net(x, y, w1, w2, lr=1e-3, steps=2)
-    # First loss and first update by hand.
-    h = x @ w1
-    y_pred = np.maximum(h, 0) @ w2
-    assert np.isclose(losses[0], np.sum((y_pred - y) ** 2))
-    g2 = np.maximum(h, 0).T @ (2 * (y_pred - y))
-    _, u1, u2 = seed_numpy_net.numpy_seed_net(x, y, w1, w2, lr=1e-3, steps=1)
-    np.testing.assert_allclose(u2, w2 - 1e-3 * g2)
-    assert losses[1] < losses[0] and not np.shares_memory(v1, w1)
-
-
 def test_quick_study_reports_c13(tmp_path, study_seed):
     summary = seed_numpy_net.run(seed_numpy_net.Config(seed=study_seed), out_dir=tmp_path, progress=False)
     (v,) = summary["verdicts"]
