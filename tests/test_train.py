@@ -81,7 +81,7 @@ def test_new_hyperparameter_values_do_not_retrace():
     run = train.make_run(MODEL, train.Data(x, y), train.TrainConfig(epochs=5, mode="sgd"))
     run_once = jax.jit(chex.assert_max_traces(run, n=1))
     a = run_once(jax.random.key(0), train.hparams(lr=0.1, weight_scale=1.0))
-    b = run_once(jax.random.key(1), train.hparams(lr=2.0, weight_scale=0.5, weight_decay=0.1))
+    b = run_once(jax.random.key(1), train.hparams(lr=2.0, weight_scale=0.5))
     assert not np.allclose(a.final_loss, b.final_loss)
     chex.clear_trace_counter()
 
@@ -185,8 +185,12 @@ def test_bad_data_and_hparams_errors():
         train.make_run(MODEL, train.Data(x, y), train.TrainConfig(mode="minibatch", batch_size=8))
     with pytest.raises(ValueError, match="data.y"):
         train.make_run(MODEL, train.Data(x, y[:, :0]), train.TrainConfig())
-    with pytest.raises(ValueError, match="hparams: unknown names"):
-        train.hparams(learning_rate=0.1)
+    run = train.make_run(MODEL, train.Data(x, y), train.TrainConfig(epochs=2))
+    with pytest.raises(ValueError, match="hparams: unknown name 'lrr'; this run takes bias_scale, learning_rate"):
+        run(jax.random.key(0), {"lrr": 0.1})
+    # an unregularised run would ignore a weight decay: refused, not ignored
+    with pytest.raises(ValueError, match="unknown name 'weight_decay'"):
+        run(jax.random.key(0), {"weight_decay": 0.1})
 
 
 def test_schedule_counts_updates_and_gradient_evaluations():
@@ -218,11 +222,201 @@ def test_bad_inputs_get_clear_errors_and_ordinary_arrays_are_accepted():
     y = np.array([[0], [1], [1], [0]])
     run = train_lib.make_run(_MLP((2, 2, 1)), train_lib.Data(x, y), train_lib.TrainConfig(epochs=3))
     assert np.isfinite(float(run(jax.random.key(0), {"lr": 0.5}).final_loss))
-    with pytest.raises(ValueError, match="hparams: unknown names"):
-        run(jax.random.key(0), {"learning_rate": 0.5})
+    with pytest.raises(ValueError, match="hparams: unknown name 'learnig_rate'"):
+        run(jax.random.key(0), {"learnig_rate": 0.5})
+    with pytest.raises(ValueError, match="alias"):
+        run(jax.random.key(0), {"learning_rate": 0.5, "lr": 0.5})
     with pytest.raises(ValueError, match="training set is empty"):
         train_lib.make_run(_MLP((2, 2, 1)), train_lib.Data(x[:0], y[:0]))
     with pytest.raises(ValueError, match="threshold"):
         train_lib.TrainConfig(threshold="a")
     assert train_lib.TrainConfig(mode="standard_bp").mode == "sgd"
     assert train_lib.TrainConfig(mode="accumulated_bp").mode == "full_batch"
+
+
+# ---------------------------------------------------------------------------------------------- typed API
+XOR = datasets.logic_gate("xor")
+
+
+def _same(a, b):
+    chex.assert_trees_all_equal(a.params, b.params)
+    chex.assert_trees_all_equal(a.history, b.history)
+
+
+def test_typed_optimizers_and_penalties_equal_their_names_bit_for_bit():
+    """optax factories / spec objects / penalty objects compute exactly what the old string names computed."""
+    import optax
+
+    from xgnn_jax.engine import optimizers, penalties
+
+    key = jax.random.key(4)
+    cases = [  # (old spelling, new spelling, old hparams, new hparams)
+        ({"optimizer": "sgd"}, {"optimizer": optax.sgd}, {"lr": 0.5}, {"learning_rate": 0.5}),
+        ({"optimizer": "momentum"}, {"optimizer": optimizers.spec(optax.sgd, momentum=0.9)},
+         {"lr": 0.5, "momentum": 0.8}, {"learning_rate": 0.5, "momentum": 0.8}),
+        ({"optimizer": "momentum"}, {"optimizer": optax.sgd}, {"lr": 0.5, "momentum": 0.8},
+         {"learning_rate": 0.5, "momentum": 0.8}),  # a momentum given to optax.sgd: heavy ball
+        ({"optimizer": "adam"}, {"optimizer": optax.adam}, {"lr": 0.05}, {"learning_rate": 0.05}),
+        ({"regularization": "l2", "penalize_bias": True}, {"regularization": penalties.L2(include_bias=True)},
+         {"lr": 0.5, "weight_decay": 0.25}, {"lr": 0.5, "weight_decay": 0.25}),
+        ({"regularization": "book"}, {"regularization": penalties.Book()}, {"lr": 0.5, "lam": 0.75},
+         {"lr": 0.5, "lam": 0.75}),
+    ]
+    for old, new, hp_old, hp_new in cases:
+        a = train.make_run(MODEL, XOR, train.TrainConfig(epochs=6, **old))(key, train.hparams(**hp_old))
+        b = train.make_run(MODEL, XOR, train.TrainConfig(epochs=6, **new))(key, train.hparams(**hp_new))
+        _same(a, b)
+        assert not np.allclose(a.init_params[0]["W"], a.params[0]["W"])  # it trained
+    # A ready GradientTransformation: nothing to sweep (0.5 is exact in float32, so the steps are identical).
+    c = train.make_run(MODEL, XOR, train.TrainConfig(epochs=6, optimizer=optax.sgd(0.5)))(key)
+    _same(c, train.make_run(MODEL, XOR, train.TrainConfig(epochs=6))(key, {"lr": 0.5}))
+
+
+def test_hyperparameters_are_open_but_validated():
+    import optax
+
+    adam = train.make_run(MODEL, XOR, train.TrainConfig(epochs=2, optimizer=optax.adam))
+    assert {"learning_rate", "b1", "b2", "eps", "weight_scale", "bias_scale"} <= set(adam.hyperparameters)
+    assert adam.hyperparameters["learning_rate"] == np.float32(0.1)
+    adam(0, {"eps": 1e-6, "b2": 0.99})  # the optimizer's own names are hyperparameters
+    plain = train.make_run(MODEL, XOR, train.TrainConfig(epochs=2, optimizer="sgd"))
+    assert set(plain.hyperparameters) == {"learning_rate", "weight_scale", "bias_scale"}
+    with pytest.raises(ValueError, match="'momentum' given, but optimizer 'sgd' is plain gradient descent"):
+        plain(0, {"lr": 0.1, "momentum": 0.9})
+    with pytest.raises(ValueError, match="unknown name 'b1'"):
+        plain(0, {"b1": 0.9})
+    ready = train.make_run(MODEL, XOR, train.TrainConfig(epochs=2, optimizer=optax.sgd(0.1)))
+    with pytest.raises(ValueError, match="unknown name 'lr'"):
+        ready(0, {"lr": 0.1})
+    l2 = train.TrainConfig(regularization="l2")
+    assert train.check_hparams(l2, {"lr": [0.1, 0.2], "weight_decay": 0.1}) == {
+        "learning_rate": [0.1, 0.2], "weight_decay": 0.1}
+    with pytest.raises(ValueError, match=r"hparams\['weight_decay'\]: expected a finite non-negative"):
+        train.check_hparams(l2, {"weight_decay": -1.0})
+    for bad in ("lbfgs", 3):
+        with pytest.raises(ValueError, match="optimizer"):
+            train.TrainConfig(optimizer=bad)
+    with pytest.raises(ValueError, match="regularization"):
+        train.TrainConfig(regularization=object())
+    # fingerprints: a config by names prints as it always did; a factory prints without a memory address
+    import json
+
+    assert repr(train.TrainConfig(optimizer="momentum")) == (
+        "TrainConfig(epochs=100, mode='full_batch', batch_size=1, loss='half_sse', reduction=None, "
+        "optimizer='momentum', threshold=0.5, shuffle=True, regularization='none', penalize_bias=False, "
+        "early_stopping=False, patience=10, min_delta=0.0, val_metric='loss', record_grad_norm=True)")
+    assert "0x" not in repr(train.TrainConfig(optimizer=optax.adam)) and "optax.adam" in repr(adam.config)
+    assert json.loads(json.dumps(adam.config.describe()))["optimizer"]["factory"].endswith("adam")
+
+
+@pytest.mark.parametrize("name, value, match", [
+    ("lr", float("nan"), "learning_rate"), ("lr", float("inf"), "learning_rate"), ("lr", -1.0, "learning_rate"),
+    ("lr", 0.0, "learning_rate"), ("learning_rate", [0.1, float("nan")], "one of the 2 grid values"),
+    ("momentum", 1.5, "momentum"), ("weight_scale", float("inf"), "weight_scale"),
+])
+def test_bad_hyperparameter_values_are_refused_before_any_compile(name, value, match):
+    with pytest.raises(ValueError, match=match):
+        train.hparams(**{name: value})
+    with pytest.raises(ValueError, match=match):
+        train.check_hparams(train.TrainConfig(optimizer="momentum"), {name: value})
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"threshold": float("nan")}, "threshold: expected a finite number"),
+    ({"epochs": -3}, "epochs"), ({"epochs": True}, "epochs"), ({"batch_size": -1}, "batch_size"),
+    ({"min_delta": float("nan")}, "min_delta"), ({"patience": 1.5}, "patience"),
+])
+def test_bad_numeric_config_fields_are_named(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train.TrainConfig(**kwargs)
+
+
+def test_thresholds_outside_the_output_range_and_nan_targets_are_refused():
+    from xgnn_jax.engine import fused, outcomes
+
+    for thr in (1.5, 0.0, -0.5):
+        with pytest.raises(ValueError, match="threshold: .* outside the range"):
+            train.make_run(MODEL, XOR, train.TrainConfig(threshold=thr))
+    linear = MLP((2, 1), output="identity")
+    train.make_run(linear, XOR, train.TrainConfig(threshold=3.0))  # unbounded outputs: any finite threshold
+    with pytest.raises(ValueError, match="target_loss"):
+        fused.make_run(MODEL, XOR, train.TrainConfig(epochs=2), target_loss=float("nan"))
+    res = train.make_run(MODEL, XOR, train.TrainConfig(epochs=2))(0)
+    with pytest.raises(ValueError, match="target_loss"):
+        outcomes.train_outcomes(res, float("nan"))
+
+
+def test_any_model_following_the_protocol_trains():
+    """A model with only init/apply and its own parameter layout plugs into make_run (L2 through weights())."""
+    from xgnn_jax.core.model import Model
+
+    class Logistic:  # y = sigmoid(x w + c), params {"w": (2, 1), "c": (1,)}
+        output = "sigmoid"
+        d_out = 1
+
+        def init(self, key, weight_scale=1.0, bias_scale=1.0, dtype=jnp.float32):
+            return {"w": weight_scale * jax.random.normal(key, (2, 1), dtype), "c": jnp.zeros((1,), dtype)}
+
+        def apply(self, params, x):
+            return jax.nn.sigmoid(x @ params["w"] + params["c"])
+
+        def weights(self, params):
+            return [params["w"]]
+
+    model = Logistic()
+    assert isinstance(model, Model)
+    gate = datasets.logic_gate("and")
+    cfg = train.TrainConfig(epochs=300, regularization="l2")
+    res = train.make_run(model, gate, cfg)(0, {"lr": 5.0, "weight_decay": 1e-3})
+    assert float(res.final_accuracy) == 1.0 and res.history["weight_norm"].shape == (300, 1)
+    with pytest.raises(ValueError, match="model: expected a model with init"):
+        train.make_run(object(), gate)
+
+
+def test_train_state_is_a_named_tuple_and_data_is_the_one_dataset():
+    assert train.TrainState._fields[:3] == ("params", "opt_state", "epoch")
+    assert train.Data is datasets.Dataset
+    s = _moons_splits()
+    d = s.data()
+    assert isinstance(d, datasets.Dataset) and d.has_val and d.val.x.shape == s.val.x.shape
+    x, y = d  # unpacks as the training part
+    assert x.shape == s.train.x.shape and y.shape == s.train.y.shape
+
+
+def test_outcomes_count_steps_from_one_and_flag_saturation_apart():
+    from xgnn_jax.engine import outcomes
+
+    assert int(outcomes.first_step(jnp.array([False, True, True]))) == 2
+    assert int(outcomes.first_step(jnp.array([False, False]))) == outcomes.NEVER == -1
+    np.testing.assert_array_equal(outcomes.steps_to(jnp.array([[3.0, 1.0, 0.5], [3.0, jnp.nan, 2.0]]), 1.0),
+                                  [2, -1])
+    # Sigmoid XOR nets at lr 1e4 saturate: finite, gradient ~0, loss far from the target, units pinned.
+    model = MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+    run = jax.vmap(train.make_run(model, XOR, train.TrainConfig(epochs=200)), in_axes=(0, None))
+    big = jax.vmap(outcomes.train_outcomes)(run(jax.random.split(jax.random.key(0), 8), {"lr": 1e4}))
+    assert not big["diverged"].any() and big["saturated"].mean() >= 0.5
+    # A zero start is an exact critical point (every output 1/2): stuck, but not saturated.
+    zero = MLP((2, 2, 1), weight_init="zeros", bias_init="zeros")
+    stuck = outcomes.train_outcomes(train.make_run(zero, XOR, train.TrainConfig(epochs=5))(0, {"lr": 1.0}))
+    assert float(stuck["final_grad_norm"]) < 1e-6 and not bool(stuck["saturated"])
+    assert int(stuck["steps_to_target"]) == outcomes.NEVER
+
+
+@pytest.mark.parametrize("optimizer, hp", [("momentum", {"lr": 2.0, "momentum": 0.7}),
+                                           ("nesterov", {"lr": 1.0}),
+                                           ("sgd", {"lr": 4.0})])
+def test_fused_kernel_with_momentum_agrees_with_the_scan(optimizer, hp):
+    from xgnn_jax.engine import fused, outcomes
+
+    model = MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+    cfg = train.TrainConfig(epochs=80, optimizer=optimizer)
+    keys = jax.random.split(jax.random.key(5), 8)
+    scan = jax.vmap(lambda k: outcomes.train_outcomes(train.make_run(model, XOR, cfg)(k, hp), 0.05))(keys)
+    fast = fused.make_run(model, XOR, cfg, target_loss=0.05)
+    kernel = fast.batched(keys, {k: jnp.full((8,), v) for k, v in hp.items()}, 8)
+    assert set(kernel) == set(scan)
+    np.testing.assert_allclose(kernel["final_loss"], scan["final_loss"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(kernel["final_grad_norm"], scan["final_grad_norm"], rtol=1e-3, atol=1e-6)
+    assert np.abs(np.asarray(kernel["steps_to_target"]) - np.asarray(scan["steps_to_target"])).max() <= 1
+    np.testing.assert_array_equal(kernel["saturated"], scan["saturated"])
+    assert float(jnp.std(scan["final_loss"])) > 0  # the restarts differ

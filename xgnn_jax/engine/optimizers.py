@@ -12,7 +12,8 @@ Accepted by :func:`as_optimizer` (and so by ``TrainConfig(optimizer=...)``):
 
 * a factory, e.g. ``optax.sgd``: every argument with a numeric default (or a ``None`` default, e.g. sgd's
   ``momentum``: given, it switches heavy ball on) may be given as a hyperparameter; ``learning_rate`` defaults
-  to :data:`DEFAULT_LEARNING_RATE`;
+  to :data:`DEFAULT_LEARNING_RATE`; the defaults of ``momentum``, ``b1``, ``b2`` are passed as float32 scalars
+  (as the names always did), others (``eps``...) are the factory's own unless given;
 * :func:`spec` ``(factory, **kwargs)``: the same with chosen defaults (numbers) and static arguments (others);
 * a ready ``optax.GradientTransformation``, e.g. ``optax.sgd(0.1)``: used as is, with no hyperparameters;
 * a name, as a convenience for the command line: ``"sgd"`` (the book's plain ``w <- w - eta g``: it takes no
@@ -44,8 +45,7 @@ _NOT_NUMERIC_SUFFIXES = ("dtype", "mask", "fn", "schedule")
 class Optimizer:
     """An optax factory with the hyperparameters a run may sweep (hashable: part of a static ``TrainConfig``).
 
-    ``defaults``: ``(name, value)`` pairs injected as traced hyperparameters when the run's ``hparams`` do not
-    give them; ``optional``: names that may be given but are left to the factory otherwise (e.g. sgd's
+    ``defaults``: ``(name, value)`` pairs passed to the factory when the run's ``hparams`` do not give them; ``optional``: names that may be given but are left to the factory otherwise (e.g. sgd's
     ``momentum``, whose ``None`` default means "no momentum"); ``static``: fixed non-numeric arguments.
     ``transformation``: a ready ``GradientTransformation`` (then ``factory`` is None and nothing is swept).
     """
@@ -61,6 +61,25 @@ class Optimizer:
     def hyperparameters(self) -> dict[str, float | None]:
         """``{name: default}`` of every hyperparameter this optimizer takes (None: left to the factory)."""
         return {**dict(self.defaults), **{n: None for n in self.optional if n not in dict(self.defaults)}}
+
+    def __repr__(self) -> str:
+        d = self.describe()
+        if "transformation" in d:
+            return f"Optimizer(transformation={d['name']}: {', '.join(d['transformation'])})"
+        factory = d["factory"].replace("optax._src.alias.", "optax.")
+        return (f"Optimizer({factory}, name={self.name!r}, defaults={d['defaults']}, optional={d['optional']}, "
+                f"static={d['static']})")
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description that is the same in every process (for fingerprints and manifests): the
+        factory's module and name, the defaults, the static arguments. A ready transformation is described by its
+        functions' qualified names only (two different ``optax.sgd(lr)`` look alike: prefer a factory)."""
+        if self.transformation is not None:
+            fns = [getattr(f, "__qualname__", type(f).__name__) for f in self.transformation]
+            return {"transformation": fns, "name": self.name}
+        factory = f"{getattr(self.factory, '__module__', '')}.{getattr(self.factory, '__qualname__', self.factory)}"
+        return {"factory": factory, "name": self.name, "defaults": {k: float(v) for k, v in self.defaults},
+                "optional": list(self.optional), "static": {k: repr(v) for k, v in self.static}}
 
     def values(self, hp: Mapping[str, Any]) -> dict[str, Any]:
         """The factory's numeric arguments for the run's hyperparameters ``hp``: the defaults, overridden by the
@@ -92,8 +111,16 @@ class Optimizer:
             **self.values(hp), **dict(self.static))
 
 
-def _numeric_arguments(factory: Callable) -> tuple[dict[str, float], tuple[str, ...]]:
-    """``(numeric defaults, None-default names)`` of a factory's signature; learning_rate defaults to 0.1."""
+# Arguments the engine has always passed as float32 hyperparameters (their defaults are injected as float32
+# scalars, so optax.adam computes what the name "adam" always computed, bit for bit); other numeric arguments
+# (eps, decay, ...) are left to the factory's own default unless given.
+_FLOAT32_DEFAULTS = ("learning_rate", "momentum", "b1", "b2")
+
+
+def _numeric_arguments(factory: Callable) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``(injected defaults, optional names)`` of a factory's signature: learning_rate (default 0.1) and the
+    numeric defaults of :data:`_FLOAT32_DEFAULTS` as float32 scalars; every other numeric or None-default
+    argument is optional (a hyperparameter when given, the factory's default otherwise)."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -103,11 +130,12 @@ def _numeric_arguments(factory: Callable) -> tuple[dict[str, float], tuple[str, 
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
         d = p.default
+        numeric = isinstance(d, (int, float)) and not isinstance(d, bool)
         if name == "learning_rate":
-            defaults[name] = DEFAULT_LEARNING_RATE if d is p.empty or d is None else d
-        elif isinstance(d, (int, float)) and not isinstance(d, bool):
-            defaults[name] = d
-        elif d is None and not name.endswith(_NOT_NUMERIC_SUFFIXES):
+            defaults[name] = DEFAULT_LEARNING_RATE if d is p.empty or d is None else np.float32(d)
+        elif numeric and name in _FLOAT32_DEFAULTS:
+            defaults[name] = np.float32(d)
+        elif numeric or (d is None and not name.endswith(_NOT_NUMERIC_SUFFIXES)):
             optional.append(name)
     return defaults, tuple(optional)
 
@@ -132,7 +160,7 @@ def spec(factory: Callable[..., optax.GradientTransformation], *, name: str | No
             raise ValueError(f"optimizer: {getattr(factory, '__name__', factory)!s} takes no argument {k!r}; "
                              f"it takes {', '.join(sorted(known))}")
         if isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool):
-            defaults[k] = float(v)
+            defaults[k] = np.float32(v)
         else:
             static.append((k, v))
     return Optimizer(factory, tuple(defaults.items()), tuple(n for n in optional if n not in defaults),
@@ -214,11 +242,12 @@ def check_values(hp: Mapping[str, Any], *, argument: str = "hparams") -> None:
         except (TypeError, ValueError):
             raise ValueError(f"{argument}[{k!r}]: expected a number or an array of numbers, got {v!r}") from None
         ok, expected = _rule(ALIASES.get(k, k))
+        label = k if ALIASES.get(k, k) == k else f"{k} (alias of {ALIASES[k]})"
         bad = ~ok(a)
         if np.any(bad):
             first = a.reshape(-1)[int(np.argmax(bad.reshape(-1)))]
             where = "" if a.ndim == 0 else f" (one of the {a.size} grid values)"
-            raise ValueError(f"{argument}[{k!r}]: expected {expected}, got {first!r}{where}")
+            raise ValueError(f"{argument}[{label!r}]: expected {expected}, got {float(first)!r}{where}")
 
 
 def check_names(hp: Mapping[str, Any], accepted: Mapping[str, Any], *, optimizer: Optimizer | None = None,

@@ -170,6 +170,28 @@ class TrainConfig:
         if self.val_metric not in VAL_METRICS:
             raise ValueError(f"val_metric: unknown metric {self.val_metric!r}; expected one of {', '.join(VAL_METRICS)}")
 
+    def __repr__(self) -> str:
+        # The dataclass's own format (configs given by names print exactly as they always did, so fingerprints
+        # built from the repr stay valid), with a factory or transformation shown by a stable name rather than
+        # its memory address.
+        def show(f):
+            v = getattr(self, f.name)
+            if f.name == "optimizer" and not isinstance(v, str):
+                return repr(self.optimizer_spec)
+            return repr(v)
+
+        fields = ", ".join(f"{f.name}={show(f)}" for f in dataclasses.fields(self) if f.repr)
+        return f"{type(self).__qualname__}({fields})"
+
+    def describe(self) -> dict[str, Any]:
+        """Every field as JSON-ready values that are the same in every process (``repr`` of a config holding a
+        function shows its memory address): the optimizer by :meth:`Optimizer.describe`, the penalty by its
+        ``repr`` (a frozen dataclass). For fingerprints of sweeps and results."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        out["optimizer"] = self.optimizer_spec.describe()
+        out["regularization"] = repr(self.penalty)
+        return out
+
     def hyperparameters(self) -> dict[str, Any]:
         """``{name: default}`` of every hyperparameter a run of this config takes: the optimizer's (None: left to
         the optax factory unless given), the model's ``weight_scale`` and ``bias_scale``, the penalty's."""
