@@ -80,3 +80,18 @@ def test_shallow_width_for_matches_a_parameter_count():
     for p in (7, 241, 1000):
         w = A.shallow_width_for(p)
         assert abs((3 * w + 1) - p) <= 1
+
+
+def test_bump_curves_match_the_bump_networks_one_by_one():
+    x = jnp.linspace(-1.0, 1.0, 201)[:, None]
+    rms, mx, fits = A.bump_curves(("sin", "step"), (8, 2), x, sharpness=20.0, fit_bumps=(2,))
+    assert rms.shape == mx.shape == (2, 2) and fits.shape == (2, 1, 201)
+    model, params = A.bump_network(A.target("sin"), 8, sharpness=20.0)
+    out = model.apply(params, x)
+    np.testing.assert_allclose(rms[0, 0], A.rms_error(out, A.target("sin")(x)), rtol=1e-5)
+    np.testing.assert_allclose(mx[0, 0], A.max_error(out, A.target("sin")(x)), rtol=1e-5)
+    assert rms[0, 0] < rms[0, 1]  # 8 bumps beat 2 on a smooth target
+    model2, params2 = A.bump_network(A.target("step"), 2, sharpness=20.0)
+    np.testing.assert_allclose(fits[1, 0], model2.apply(params2, x)[:, 0], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="target"):
+        A.bump_curves(("cos",), (2,), x)

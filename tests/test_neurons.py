@@ -97,12 +97,31 @@ def test_rbf_two_centres_without_bias_cannot_solve_xor():
 
 def test_trained_rbf_network_learns_xor_from_some_seeds_under_vmap():
     run = neurons.make_rbf_run(X, jnp.asarray(neurons.XOR_Y), neurons.RBFTrainConfig(q=2, steps=300))
-    res = jax.jit(jax.vmap(run, in_axes=(0, None)))(jax.random.split(jax.random.key(0), 8), 0.05)
+    # Hyperparameters as the restart engine passes them: a dict with the learning rate.
+    res = jax.jit(jax.vmap(run, in_axes=(0, None)))(jax.random.split(jax.random.key(0), 8),
+                                                    {"learning_rate": jnp.float32(0.05)})
     assert res.loss.shape == (8, 300)
     assert bool(jnp.all(res.final_loss <= res.loss[:, 0]))
     assert float(jnp.max(res.final_accuracy)) == 1.0
     assert bool(jnp.all(res.params.beta > 0))
+    with pytest.raises(ValueError, match="learning rate"):
+        run(jax.random.key(0), {"momentum": 0.9})
     with pytest.raises(ValueError, match="q"):
         neurons.RBFTrainConfig(q=0)
     with pytest.raises(ValueError, match="beta0"):
         neurons.RBFTrainConfig(beta0=-1.0)
+
+
+def test_gate_truth_tables_with_sigmoid_thresholds_off_every_input():
+    thetas = {n: neurons.sigmoid_threshold(g) for n, g in neurons.GATES.items()}
+    assert thetas["AND"] == 1.5 and thetas["OR"] == 0.5 and abs(thetas["NOT"] + 0.3) < 1e-6
+    for name, g in neurons.GATES.items():
+        s = neurons.XOR_X @ np.asarray(g.w, np.float64)
+        assert np.min(np.abs(s - thetas[name])) >= 0.3 - 1e-6, name
+    rows = neurons.gate_truth_tables(scale=10.0, margin=0.1)
+    assert all(r["step_ok"] and r["mlp_equal"] and r["sigmoid_ok"] for r in rows.values())
+    assert rows["AND"]["book_theta_on_input"] and not rows["OR"]["book_theta_on_input"]
+    assert all(r["sigmoid_margin"] > 0.4 for r in rows.values())
+    # A flat sigmoid (scale 1: AND's output at 11 is sigmoid(0.5) = 0.62) is on the right side but not by 0.2.
+    flat = neurons.gate_truth_tables(scale=1.0, margin=0.2)["AND"]
+    assert 0.1 < flat["sigmoid_margin"] < 0.2 and not flat["sigmoid_ok"]

@@ -20,7 +20,8 @@ layer ReLU network with ``N`` units is piecewise linear with at most ``N + 1`` p
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -150,3 +151,30 @@ def rms_error(y_hat: Array, y: Array) -> Array:
 def max_error(y_hat: Array, y: Array) -> Array:
     """``max |y_hat - y|`` over the last two axes."""
     return jnp.max(jnp.abs(y_hat - y), axis=(-2, -1))
+
+
+@functools.partial(jax.jit, static_argnames=("targets", "bumps", "fit_bumps", "sharpness"))
+def _bump_curves(targets, bumps, fit_bumps, sharpness, x_test):
+    rms, mx, fits = [], [], []
+    for name in targets:
+        y_test = target(name)(x_test)
+        out = {}
+        for n in sorted(set(bumps) | set(fit_bumps)):
+            model, params = bump_network(target(name), n, sharpness=sharpness)
+            out[n] = model.apply(params, x_test)
+        rms.append(jnp.stack([rms_error(out[n], y_test) for n in bumps]))
+        mx.append(jnp.stack([max_error(out[n], y_test) for n in bumps]))
+        fits.append(jnp.stack([out[n][:, 0] for n in fit_bumps]) if fit_bumps else jnp.zeros((0, x_test.shape[0])))
+    return jnp.stack(rms), jnp.stack(mx), jnp.stack(fits)
+
+
+def bump_curves(targets: Sequence[str], bumps: Sequence[int], x_test: Array, *, sharpness: float = 20.0,
+                fit_bumps: Sequence[int] = ()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The bump construction's test errors, no training: RMS and max error ``(targets, bumps)`` of
+    :func:`bump_network` with ``n`` bumps for each ``n`` in ``bumps`` on ``x_test: (k, 1)``, and its outputs
+    ``(targets, fit_bumps, k)`` for the counts in ``fit_bumps`` (for figures). One compiled program."""
+    for name in targets:
+        target(name)
+    out = _bump_curves(tuple(targets), tuple(int(n) for n in bumps), tuple(int(n) for n in fit_bumps),
+                       float(sharpness), jnp.asarray(x_test))
+    return tuple(np.asarray(a) for a in out)

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import NamedTuple
 
 import jax
@@ -118,6 +119,11 @@ def least_squares_linear(x: Array, y: Array) -> tuple[Array, Array]:
 
     ``x: (n, d)``, ``y: (n, k)`` -> ``W: (d, k)``, ``b: (k,)``.
     """
+    return _least_squares(jnp.asarray(x), jnp.asarray(y))
+
+
+@jax.jit
+def _least_squares(x, y):
     X = jnp.concatenate([x, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
     coef = jnp.linalg.lstsq(X, y)[0]
     return coef[:-1], coef[-1]
@@ -155,7 +161,11 @@ def rbf_fit_output(x: Array, y: Array, c: Array, beta: Array | float, *, bias: b
     if y.ndim != 2 or y.shape[0] != x.shape[0]:
         raise ValueError(f"y: expected targets of shape ({x.shape[0]}, k), got {tuple(y.shape)}")
     c = jnp.asarray(c, x.dtype)
-    beta = jnp.broadcast_to(jnp.asarray(beta, x.dtype), (c.shape[0],))
+    return _rbf_fit(x, y, c, jnp.broadcast_to(jnp.asarray(beta, x.dtype), (c.shape[0],)), bool(bias))
+
+
+@functools.partial(jax.jit, static_argnums=(4,))
+def _rbf_fit(x, y, c, beta, bias):
     phi = rbf_features(x, c, beta)
     if bias:
         phi = jnp.concatenate([phi, jnp.ones((x.shape[0], 1), x.dtype)], axis=1)
@@ -192,7 +202,10 @@ class RBFTrainResult(NamedTuple):
 
 
 def make_rbf_run(x: Array, y: Array, config: RBFTrainConfig = RBFTrainConfig()):
-    """``run(key, lr) -> RBFTrainResult``: one training run of an RBF network as one ``lax.scan`` (vmappable)."""
+    """``run(key, lr) -> RBFTrainResult``: one training run of an RBF network as one ``lax.scan`` (vmappable).
+
+    ``lr`` is Adam's learning rate, or a hyperparameter dict ``{"learning_rate": lr}`` (``"lr"`` accepted too), as
+    :func:`xgnn_jax.engine.restarts.sweep` passes it."""
     x, y = jnp.asarray(x), jnp.asarray(y)
     if x.ndim != 2 or y.ndim != 2 or y.shape[0] != x.shape[0]:
         raise ValueError(f"x, y: expected shapes (n, d) and (n, k); got {tuple(x.shape)} and {tuple(y.shape)}")
@@ -206,7 +219,12 @@ def make_rbf_run(x: Array, y: Array, config: RBFTrainConfig = RBFTrainConfig()):
     def objective(raw):
         return 0.5 * jnp.mean(jnp.sum((rbf_apply(to_params(raw), x) - y) ** 2, axis=-1))
 
-    def run(key: Array, lr: Array | float = 0.05) -> RBFTrainResult:
+    def run(key: Array, lr: Array | float | dict = 0.05) -> RBFTrainResult:
+        if isinstance(lr, dict):
+            unknown = set(lr) - {"learning_rate", "lr"}
+            if unknown or len(lr) != 1:
+                raise ValueError(f"hparams: an RBF run takes one learning rate ('learning_rate'), got {sorted(lr)}")
+            lr = next(iter(lr.values()))
         k_c, k_w = jax.random.split(key)
         raw = {"c": jax.random.uniform(k_c, (q, x.shape[1]), x.dtype, lo, hi),
                "log_beta": jnp.full((q,), np.log(config.beta0), x.dtype),
@@ -228,3 +246,64 @@ def make_rbf_run(x: Array, y: Array, config: RBFTrainConfig = RBFTrainConfig()):
         return RBFTrainResult(params, losses, objective(raw), acc)
 
     return run
+
+
+# ---------------------------------------------------------------------------------------------- gate truth tables
+def sigmoid_threshold(neuron: Neuron) -> float:
+    """The threshold for the sigmoid version of a gate neuron: the middle of the gap between the largest ``w.x`` of
+    an input whose output is 0 and the smallest ``w.x`` of an input whose output is 1 (AND: 1.5, between 1 and 2).
+
+    The book's step thresholds may sit *on* an input (AND: ``w.x = theta = 2`` at 11), where ``step(0) = 1`` is
+    right but ``sigmoid(0) = 1/2`` decides nothing."""
+    step = np.asarray(mp_neuron(XOR_X, neuron.w, neuron.theta, "step"))
+    s = XOR_X @ np.asarray(neuron.w, np.float64)
+    return float((s[step == 0].max() + s[step == 1].min()) / 2)
+
+
+def gate_truth_tables(scale: float = 10.0, margin: float = 0.1) -> dict[str, dict]:
+    """The book's gate neurons (:data:`GATES`) on the four inputs 00, 01, 10, 11, three ways: as M-P neurons
+    (``step``), as one-layer MLPs with ``b = -theta`` (``mlp``), and with a sigmoid whose weights are ``scale w`` and
+    threshold ``scale`` times :func:`sigmoid_threshold` (``sigmoid``).
+
+    Per gate: the outputs, the ``table``, ``step_ok`` (step outputs equal the table), ``mlp_equal`` (MLP outputs
+    equal the step outputs), ``sigmoid_theta``, ``book_theta_on_input`` (the book's theta equals some ``w.x``),
+    ``sigmoid_margin`` (the smallest signed distance of a sigmoid output from 1/2, positive on the right side) and
+    ``sigmoid_ok`` (that margin exceeds ``margin``)."""
+    thetas = {name: sigmoid_threshold(neuron) for name, neuron in GATES.items()}
+    outputs = jax.device_get(_gate_outputs(jnp.float32(scale), {k: jnp.float32(v) for k, v in thetas.items()}))
+    rows = {}
+    for name, neuron in GATES.items():
+        theta, (step, mlp, sig) = thetas[name], outputs[name]
+        table = truth_table(name)
+        signed = np.where(table > 0.5, 1.0, -1.0) * (np.asarray(sig, np.float64) - 0.5)
+        rows[name] = {"step": step, "mlp": mlp, "sigmoid": sig, "table": table,
+                      "step_ok": bool(np.all(step == table)), "mlp_equal": bool(np.all(mlp == step)),
+                      "sigmoid_theta": theta,
+                      "book_theta_on_input": bool(np.any(XOR_X @ np.asarray(neuron.w, np.float64)
+                                                         == float(neuron.theta))),
+                      "sigmoid_margin": float(signed.min()), "sigmoid_ok": bool(signed.min() > margin)}
+    return rows
+
+
+@functools.partial(jax.jit, static_argnames=("model", "n_inputs", "dtype"))
+def collapse_check(model: MLP, key: Array, n_inputs: int = 256, dtype=jnp.float64) -> tuple[Array, Array]:
+    """C7 for one identity-activation network: ``(max |deep(x) - (x W + b)|, max |deep(x)|)`` on ``n_inputs``
+    inputs ``x ~ N(0, I)``, with ``params = model.init(key)`` and ``W, b`` from :func:`collapse_linear`
+    (the output scale says what the difference is relative to)."""
+    params = model.init(key, dtype=dtype)
+    xr = jax.random.normal(key, (n_inputs, model.sizes[0]), dtype)
+    W, b = collapse_linear(model, params)
+    deep = model.apply(params, xr)
+    return jnp.max(jnp.abs(deep - (xr @ W + b))), jnp.max(jnp.abs(deep))
+
+
+@jax.jit
+def _gate_outputs(scale, thetas):
+    """Each gate's outputs on the four inputs: step neuron, one-layer MLP, sigmoid (``scale w``, ``scale theta``)."""
+    x = jnp.asarray(XOR_X)
+    out = {}
+    for name, neuron in GATES.items():
+        model, params = as_mlp(neuron, "step")
+        out[name] = (mp_neuron(x, neuron.w, neuron.theta, "step"), model.apply(params, x)[:, 0],
+                     mp_neuron(x, scale * neuron.w, scale * thetas[name], "sigmoid"))
+    return out

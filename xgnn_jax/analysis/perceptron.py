@@ -349,3 +349,99 @@ def novikoff_bound(x: Array, y: Array, w: Array, b: Array | float) -> NovikoffBo
     gamma = jnp.min(y * (X @ W))
     bound = jnp.where(gamma > 0, (R / gamma) ** 2, jnp.inf)
     return NovikoffBound(R, gamma, bound)
+
+
+# ---------------------------------------------------------------------------------------------- measurements
+def margin_gain_check(x: Array, y: Array, chosen: Array, eta: Array | float = 1.0, w0: Array | None = None,
+                      b0: Array | float = 0.0) -> tuple[Array, Array]:
+    """The update rule (C3) checked along a recorded run: ``(max relative error, updates checked)``.
+
+    Replays ``chosen`` (:func:`replay`) and compares, for every update ``k`` on point ``i``, the rise of that
+    point's functional margin ``y_i (w_k.x_i + b_k) - y_i (w_{k-1}.x_i + b_{k-1})`` with ``eta (|x_i|^2 + 1)``:
+    ``max_k |rise - eta (|x_i|^2 + 1)| / (eta (|x_i|^2 + 1))`` in x's dtype (0 when there was no update).
+    """
+    w0 = jnp.zeros(x.shape[1], x.dtype) if w0 is None else jnp.asarray(w0, x.dtype)
+    b0 = jnp.asarray(b0, x.dtype)
+    ws, bs = replay(x, y, chosen, eta, w0, b0)
+    w_prev = jnp.concatenate([w0[None], ws[:-1]])
+    b_prev = jnp.concatenate([b0[None], bs[:-1]])
+    i = jnp.maximum(chosen, 0)
+    xi, yi = x[i], y[i]
+    gain = yi * (jnp.sum(ws * xi, axis=1) + bs) - yi * (jnp.sum(w_prev * xi, axis=1) + b_prev)
+    expected = eta * (jnp.sum(xi * xi, axis=1) + 1.0)
+    valid = chosen >= 0
+    rel = jnp.where(valid, jnp.abs(gain - expected) / expected, 0.0)
+    return jnp.max(rel), jnp.sum(valid)
+
+
+def misclassified_after_updates(x: Array, y: Array, chosen: Array, eta: Array | float = 1.0,
+                                w0: Array | None = None, b0: Array | float = 0.0) -> Array:
+    """How many points are in the misclassified set M after each recorded update: ``(T,)`` ints."""
+    ws, bs = replay(x, y, chosen, eta, w0, b0)
+    return jnp.sum(y * (ws @ x.T + bs[:, None]) <= 0, axis=-1)
+
+
+def loss_checks(x: Array, y: Array, w: Array, b: Array | float, planes: Array) -> dict[str, Array]:
+    """The measurements of C2 on one data set: at ``planes: (k, d + 1)`` (rows ``(w, b)``) the loss ``loss: (k,)``
+    and the number of points strictly on the wrong side ``strict: (k,)``; the loss at the separator ``(w, b)``
+    (``loss_sep``); at ``w = 0, b = 0`` the loss ``loss_zero`` and the size of M, ``m_zero``."""
+    zero = jnp.zeros(x.shape[1], x.dtype)
+    return {
+        "loss": jax.vmap(lambda v: loss(v[:-1], v[-1], x, y))(planes),
+        "strict": jax.vmap(lambda v: jnp.sum(functional_margins(v[:-1], v[-1], x, y) < 0))(planes),
+        "loss_sep": loss(w, b, x, y),
+        "loss_zero": loss(zero, 0.0, x, y),
+        "m_zero": jnp.sum(misclassified(zero, 0.0, x, y)),
+    }
+
+
+def dyadic_normal(key: Array, shape: tuple[int, ...], denominator: int = 4) -> Array:
+    """``round(q z) / q`` with ``z ~ N(0, I)`` and ``q = denominator`` (a power of 2): starts on a dyadic grid, so
+    that sums of them with 0/1 inputs and ``eta = 1`` or ``1/2`` stay exact in float32 (the cycle proof)."""
+    return jnp.round(denominator * jax.random.normal(key, shape)) / denominator
+
+
+def count_distinct(vectors: np.ndarray, tol: float) -> int:
+    """How many of the rows of ``vectors`` differ (Euclidean distance ``> tol``) from every earlier distinct one."""
+    reps: list[np.ndarray] = []
+    for u in np.asarray(vectors):
+        if all(np.linalg.norm(u - r) > tol for r in reps):
+            reps.append(u)
+    return len(reps)
+
+
+# ---------------------------------------------------------------------------------------------- run batches
+@functools.partial(jax.jit, static_argnames=("h",))
+def novikoff_rows(k_plane: Array, k_run: Array, x_all: Array, y_all: Array, h: int, eta: Array | float) -> dict:
+    """The rows of a batch of runs for C4 (one run per row, keys as raw key data): every data set of
+    ``x_all: (S, n, d)``, ``y_all: (S, n)`` from zero with ``eta`` drawn from {1, 1/2, 1/4, 1/8} (the count from
+    zero does not depend on eta), then ``h`` runs on data set 0 with other keys, then ``h`` runs on data set 0 in
+    other orders from dyadic initial values (both with ``eta``): ``{x, y, key, eta, w0, b0}`` with ``S + 2h`` rows."""
+    num_sets, n, d = x_all.shape
+    kk = jax.random.split(k_plane, 4)
+    perms = jax.vmap(lambda k: jax.random.permutation(k, n))(jax.random.split(kk[2], h))
+    x0, y0 = x_all[0], y_all[0]
+    nb = num_sets + 2 * h
+    return {"x": jnp.concatenate([x_all, jnp.broadcast_to(x0, (h, n, d)), x0[perms]]),
+            "y": jnp.concatenate([y_all, jnp.broadcast_to(y0, (h, n)), y0[perms]]),
+            "key": jax.random.key_data(jax.random.split(k_run, nb)),
+            "eta": (2.0 ** -jax.random.randint(kk[3], (nb,), 0, 4)).astype(jnp.float32).at[num_sets:].set(eta),
+            "w0": jnp.zeros((nb, d)).at[num_sets + h:].set(dyadic_normal(kk[0], (h, d))),
+            "b0": jnp.zeros(nb).at[num_sets + h:].set(dyadic_normal(kk[1], (h,)))}
+
+
+@functools.partial(jax.jit, static_argnames=("n_x",))
+def gate_rows(key: Array, n_x: int) -> dict:
+    """The rows of a batch of gate runs for C5: ``n_x`` XOR runs from dyadic starts (eta 1 and 1/2 alternating),
+    then AND and OR from zero (eta 1): ``{x, y, key, w0, b0, eta}`` with ``n_x + 2`` rows, labels in {-1, +1}."""
+    from xgnn_jax.data import datasets
+
+    g = {name: datasets.logic_gate(name) for name in ("xor", "and", "or")}
+    kx = jax.random.split(key, 3)
+    return {"x": jnp.concatenate([jnp.broadcast_to(g["xor"].x, (n_x, 4, 2)), g["and"].x[None], g["or"].x[None]]),
+            "y": jnp.concatenate([jnp.broadcast_to(labels_pm1(g["xor"].y), (n_x, 4)),
+                                  labels_pm1(g["and"].y)[None], labels_pm1(g["or"].y)[None]]),
+            "key": jax.random.key_data(jax.random.split(kx[2], n_x + 2)),
+            "w0": jnp.zeros((n_x + 2, 2)).at[:n_x].set(dyadic_normal(kx[0], (n_x, 2))),
+            "b0": jnp.zeros(n_x + 2).at[:n_x].set(dyadic_normal(kx[1], (n_x,))),
+            "eta": jnp.where(jnp.arange(n_x + 2) % 2 == 0, 1.0, 0.5).at[n_x:].set(1.0)}

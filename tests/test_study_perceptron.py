@@ -1,23 +1,14 @@
 import numpy as np
 
-from xgnn_jax.analysis import neurons
 from xgnn_jax.studies import perceptron
 from xgnn_jax.study.verdict import CONDITIONAL, HOLDS
 
 
-def test_sigmoid_gate_thresholds_leave_every_input_off_the_threshold():
-    thetas = {n: perceptron.sigmoid_threshold(g) for n, g in neurons.GATES.items()}
-    assert thetas["AND"] == 1.5 and thetas["OR"] == 0.5 and abs(thetas["NOT"] + 0.3) < 1e-6
-    for name, g in neurons.GATES.items():
-        s = neurons.XOR_X @ np.asarray(g.w, np.float64)
-        assert np.min(np.abs(s - thetas[name])) >= 0.3 - 1e-6, name
-
-
 def test_xor_figure_title_counts_zero_misclassified_states(tmp_path, monkeypatch):
     titles = []
-    monkeypatch.setattr(perceptron.plotting, "save", lambda fig, path: titles.append(fig.axes[0].get_title()))
-    perceptron._plot_xor(tmp_path, np.array([[1, 2, 1], [3, 1, 2]]))
-    perceptron._plot_xor(tmp_path, np.array([[1, 0, 1], [3, 1, 2]]))
+    monkeypatch.setattr(perceptron.figures.plotting, "save", lambda fig, path: titles.append(fig.axes[0].get_title()))
+    perceptron.figures.plot_xor(tmp_path, np.array([[1, 2, 1], [3, 1, 2]]))
+    perceptron.figures.plot_xor(tmp_path, np.array([[1, 0, 1], [3, 1, 2]]))
     assert titles == ["Perceptron on XOR: 0 misclassified in none of 6 states",
                       "Perceptron on XOR: 0 misclassified in 1 of 6 states"]
 
@@ -45,5 +36,9 @@ def test_quick_study_reports_c1_to_c5(tmp_path, study_seed):
         np.testing.assert_allclose(a["novikoff_bound"], (a["R"] / a["gamma"]) ** 2, rtol=1e-5)
     assert summary["non_uniqueness"]["distinct"] > 1
     assert summary["xor"]["converged"] == 0 and summary["xor"]["long_min_misclassified"] >= 1
+    for v in verdicts.values():
+        assert v["answer"] and v["numbers"], v["claim"]
+    assert summary["loss"]["boundary_cases"] > 0 and verdicts["C5"]["facts"]["all_proofs"]
+    assert (tmp_path / "novikoff_random.csv").exists()
     for fig in ("perceptron_novikoff.png", "perceptron_hyperplanes.png", "perceptron_xor.png"):
         assert (tmp_path / fig).exists()
