@@ -68,7 +68,7 @@ class Config:
     flax_restarts: int = 2  # restarts of each Flax run (a sweep)
     dtypes: tuple[str, ...] = ("float64", "float32")
 
-    ESTIMATED_SECONDS: ClassVar[dict] = {"quick": 60, "full": 600}
+    ESTIMATED_SECONDS: ClassVar[dict] = {"quick": 90, "full": 600}
     RANGES: ClassVar[dict] = {"dnn_lr": (0.0, None), "numpy_lr": (0.0, None), "torch_lr": (0.0, None)}
 
     @classmethod

@@ -49,6 +49,9 @@ from xgnn_jax.study.registry import Study
 from xgnn_jax.study.verdict import verdict
 
 MODEL = backprop.C13_MODEL
+# The article's numpy loop moved to the library; these names stay for scripts/bench_train.py.
+numpy_seed_net = article.numpy_two_layer_loop
+single_threaded_blas = article.single_threaded_blas
 
 
 @dataclasses.dataclass(frozen=True)
