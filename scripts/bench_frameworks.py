@@ -143,8 +143,9 @@ def bench_torch(data, tcfg, params0, lr, repeats):
 
 
 def bench_keras(data, tcfg, params0, repeats):
-    """The article's own Keras model and fit (xgnn_jax.frameworks.keras_net, JAX backend); None if absent. The
-    first call's extra time over the best is Keras's compilation of its train step."""
+    """The article's own Keras model and fit (xgnn_jax.frameworks.keras_net, JAX backend); None if absent. Each call
+    builds, compiles and fits a fresh model (a fresh Adam state), and Keras traces and compiles its train step for
+    every new model: so the run time includes that compilation (for short runs, most of it)."""
     kn = _framework("keras_net")
     if kn is None:
         return None
@@ -213,7 +214,7 @@ def main(argv=None):
             rows = {k: v for k, v in rows.items() if v is not None}
         base = rows["core scan"][1]
         sizes = "-".join(map(str, spec.core.sizes))
-        print(f"\n{name}-style run: {sizes}, {tcfg.optimizer}, {tcfg.loss}/{tcfg.reduction}, {tcfg.epochs} steps")
+        print(f"\n{name}-style run: {sizes}, {getattr(tcfg.optimizer, '__name__', tcfg.optimizer)}, {tcfg.loss}/{tcfg.reduction}, {tcfg.epochs} steps")
         print(f"  {'route':<20} {'compile s':>9} {'run s':>8} {'ms/step':>8} {'speed vs core scan':>19} "
               f"{'final loss':>14}")
         for route, (compile_s, run_s, final) in rows.items():
