@@ -35,4 +35,8 @@ def test_quick_study_reports_c6_c7_and_exercise_5_7(tmp_path, study_seed):
         assert a["sigmoid_final_accuracy"].shape == (cfg.seeds,)
         np.testing.assert_allclose(np.mean(a["sigmoid_final_accuracy"] == 1), sig["success_fraction"])
         np.testing.assert_allclose(np.mean(a["rbf_final_accuracy"] == 1), rbf["trained_success_fraction"])
+    for v in verdicts.values():
+        assert v["answer"] and v["numbers"], v["claim"]
+    assert verdicts["C6"]["facts"]["step_network_correct"] and verdicts["Ex5.7"]["facts"]["closed_forms_solve"]
+    assert (tmp_path / "sigmoid.csv").exists()
     assert (tmp_path / "xor_decision_regions.png").exists()
