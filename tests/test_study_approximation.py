@@ -29,5 +29,7 @@ def test_quick_study_reports_c8(tmp_path, study_seed):
         med = np.median(a["trained_rms"], axis=2)
         np.testing.assert_allclose(med[0], sin["trained_median_rms"], rtol=1e-6)
         assert np.all(med.min(axis=1) < med[:, 0])  # some width beats a single unit on every target
+    assert v["answer"] and len(v["numbers"]) == 4  # three continuous targets and the jump
+    assert (tmp_path / "width_16.csv").exists()
     for fig in ("approximation_error_vs_width.png", "approximation_bumps.png"):
         assert (tmp_path / fig).exists()
