@@ -43,7 +43,7 @@ class NetSpec:
     def parse(cls, name: str, argument: str = "networks") -> NetSpec:
         """``"2-2-1"`` or ``"2-1-1s"`` (``argument`` names the config field in the error message)."""
         m = _NET.match(name) if isinstance(name, str) else None
-        if m is None or "0" in (m[1], m[2], m[3]) or min(int(m[1]), int(m[2]), int(m[3])) < 1:
+        if m is None or min(int(m[1]), int(m[2]), int(m[3])) < 1:
             raise ValueError(f"{argument}: expected names like '2-2-1' or '2-1-1s' (positive widths), got {name!r}")
         return cls(int(m[1]), int(m[2]), int(m[3]), bool(m[4]))
 
