@@ -39,7 +39,6 @@ from jax.flatten_util import ravel_pytree
 
 from xgnn_jax.core import metrics
 from xgnn_jax.core.mlp import objective
-from xgnn_jax.stats import wilson_interval  # noqa: F401  (moved to stats; old import path of xor_networks)
 
 Array = jax.Array
 
