@@ -171,25 +171,32 @@ def test_separable_sets_redraw_each_set_and_the_measurements_of_c2_and_c3():
     sets = datasets.linearly_separable_sets(3, 2, n=20, d=2, margins=(0.1, 0.3), signed=True)
     assert sets.x.shape == (4, 20, 2) and sets.y.shape == (4, 20, 1) and sets.w.shape == (4, 2)
     np.testing.assert_allclose(sets.margin, [0.1, 0.1, 0.3, 0.3])
-    # Set j of level i is linearly_separable with key split(key, S)[i * count + j] (here set 3: level 1, j = 1).
-    x3, y3 = datasets.linearly_separable(jax.random.split(jax.random.key(3), 4)[3], 20, 2, 0.3, signed=True)
-    np.testing.assert_allclose(sets.x[3], x3, atol=1e-6)  # one compiled program: equal to rounding
-    margins = np.asarray(sets.y[..., 0] * jnp.einsum("snd,sd->sn", sets.x, sets.w))
-    assert np.all(margins >= np.asarray(sets.margin)[:, None] - 1e-6)
     with pytest.raises(ValueError, match="margins"):
         datasets.linearly_separable_sets(0, 2, margins=())
-    # C2 on a data set: L = 0 at the separator and at w = b = 0, where every point is in M.
     planes = jnp.array([[1.0, 0.0, 0.0], [-1.0, -1.0, 0.5]])
-    c = P.loss_checks(X_SEP, Y_SEP, W_SEP, 0.0, planes)
-    assert float(c["loss_sep"]) == 0.0 and float(c["loss_zero"]) == 0.0 and int(c["m_zero"]) == 20
-    np.testing.assert_allclose(c["loss"][1], P.loss(planes[1, :2], planes[1, 2], X_SEP, Y_SEP))
-    assert np.all((np.asarray(c["loss"]) == 0) == (np.asarray(c["strict"]) == 0))
-    # C3 along a run: the margin rises by eta (|x_i|^2 + 1) at each of its updates; the states after the last
-    # update misclassify nothing.
     r = P.perceptron(X_HAND, Y_HAND, choice="cyclic", max_epochs=10)
-    err, checked = P.margin_gain_check(X_HAND, Y_HAND, r.chosen, 1.0)
+
+    @jax.jit  # one compiled program for every measurement below (the test's run time is compile time)
+    def measure(chosen):
+        # Set j of level i is linearly_separable with key split(key, S)[i * count + j] (set 3: level 1, j = 1).
+        x3 = datasets.linearly_separable(jax.random.split(jax.random.key(3), 4)[3], 20, 2, 0.3, signed=True).x
+        return (x3, P.loss_checks(X_SEP, Y_SEP, W_SEP, 0.0, planes),
+                P.margin_gain_check(X_HAND, Y_HAND, chosen, 1.0), P.misclassified_after_updates(X_HAND, Y_HAND, chosen))
+
+    x3, c, (err, checked), mis = measure(r.chosen)
+    np.testing.assert_allclose(sets.x[3], x3, atol=1e-6)
+    margins = np.asarray(sets.y[..., 0]) * np.einsum("snd,sd->sn", np.asarray(sets.x), np.asarray(sets.w))
+    assert np.all(margins >= np.asarray(sets.margin)[:, None] - 1e-6)
+    # C2 on a data set: L = 0 at the separator and at w = b = 0, where every point is in M.
+    assert float(c["loss_sep"]) == 0.0 and float(c["loss_zero"]) == 0.0 and int(c["m_zero"]) == 20
+    v = np.asarray(planes[1])
+    expect = -np.sum(np.minimum(np.asarray(Y_SEP) * (np.asarray(X_SEP) @ v[:2] + v[2]), 0.0))
+    np.testing.assert_allclose(c["loss"][1], expect, rtol=1e-5)
+    assert np.all((np.asarray(c["loss"]) == 0) == (np.asarray(c["strict"]) == 0))
+    # C3 along the hand example's 7 updates: each raises the chosen margin by eta (|x_i|^2 + 1); only the state
+    # after the last update misclassifies nothing.
     assert float(err) < 1e-6 and int(checked) == int(r.num_updates) == 7
-    mis = np.asarray(P.misclassified_after_updates(X_HAND, Y_HAND, r.chosen))
+    mis = np.asarray(mis)
     assert mis[6] == 0 and np.all(mis[:6] > 0)
 
 
