@@ -14,9 +14,10 @@ want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "[setup] installing xgnn_jax and its dependencies from pyproject.toml into .venv (first run takes a few minutes)"
   .venv/bin/python -m pip install --quiet --upgrade pip
-  # The frameworks extra (PyTorch, Keras) runs the article's own framework code in the tests. The CPU wheel index
-  # gives PyTorch's CPU build (~190 MB download, 0.75 GB installed) instead of the CUDA one (several GB).
-  .venv/bin/python -m pip install --quiet -e '.[dev,frameworks]' --extra-index-url https://download.pytorch.org/whl/cpu
+  # The frameworks extra (PyTorch, Keras) runs the article's own framework code in the tests. It pins torch==2.13.0,
+  # the CPU build these machines keep as a local wheel (0.75 GB installed); an open range would pull a CUDA build
+  # of several GB from the index.
+  .venv/bin/python -m pip install --quiet -e '.[dev,frameworks]'
   echo "$want" > "$stamp"
 fi
 export PATH="$ROOT/.venv/bin:$PATH"
