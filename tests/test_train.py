@@ -212,6 +212,29 @@ def test_run_from_given_params0_equals_run_from_its_own_init():
     assert not np.allclose(np.asarray(from_zero.final_loss), np.asarray(own.final_loss))
 
 
+
+def test_measure_hook_records_each_epochs_start_and_gradient_and_changes_nothing_else():
+    # Plain GD: theta_{e+1} = theta_e - lr g_e, with (theta_e, g_e) what the hook sees at epoch e + 1; the
+    # gradient the full-batch update uses is the one the history's grad_norm measures one epoch earlier.
+    x, y = datasets.logic_gate("xor")
+    cfg, lr = train.TrainConfig(epochs=6), 0.5
+    hook = lambda p, g: {"W0": p[0]["W"], "gW0": g[0]["W"], "g": train.global_norm(g)}  # noqa: E731
+    key, hp = jax.random.key(2), train.hparams(lr=lr)
+    plain = _run(train.make_run(MODEL, train.Data(x, y), cfg), key, hp)
+    got = _run(train.make_run(MODEL, train.Data(x, y), cfg, measure=hook), key, hp)
+    rec = got.history.pop("measure")
+    chex.assert_trees_all_equal(got, plain)  # the hook adds a record, and changes no bit of the run
+    assert rec["W0"].shape == (6, 2, 3) and rec["g"].shape == (6,)
+    np.testing.assert_array_equal(rec["W0"][0], plain.init_params[0]["W"])
+    np.testing.assert_allclose(rec["W0"][1:], rec["W0"][:-1] - lr * rec["gW0"][:-1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(rec["g"][1:], plain.history["grad_norm"][:-1], rtol=1e-5)
+    # Minibatch mode: the hook's gradient is the full-batch one at the epoch's start (one extra backward pass).
+    mb = train.TrainConfig(epochs=4, mode="minibatch", batch_size=2)
+    res = _run(train.make_run(MODEL, train.Data(x, y), mb, measure=hook), key, hp)
+    np.testing.assert_allclose(res.history["measure"]["g"][1:], res.history["grad_norm"][:-1], rtol=1e-5)
+    with pytest.raises(ValueError, match="measure: expected None or a callable"):
+        train.make_run(MODEL, train.Data(x, y), cfg, measure="grad_norm")
+
 def test_bad_inputs_get_clear_errors_and_ordinary_arrays_are_accepted():
     import numpy as np
 

@@ -46,6 +46,7 @@ History (one entry per epoch, measured after the epoch on the whole training set
 ``grad_norm`` (NaN when ``record_grad_norm=False``, which saves one backward pass per epoch), and the Frobenius
 norm of each layer's weights ``weight_norm: (epochs, L)``. With a validation set (``Data.x_val``): ``val_loss``
 (the data objective on the validation set) and ``val_accuracy``. Index ``i`` of the history is epoch ``i + 1``.
+With ``make_run(..., measure=fn)``: ``measure``, what ``fn(params, grads)`` returns each epoch (see :func:`make_run`).
 
 Validation and early stopping (C16): with a validation set the run keeps the parameters with the smallest
 validation error (``val_metric``: ``"loss"`` or ``"error"`` = 1 - accuracy), counting the initial parameters as
@@ -58,6 +59,7 @@ length, the remaining epochs leave the parameters unchanged, and ``stop_epoch`` 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -419,7 +421,8 @@ def _resolve_hparams(config: TrainConfig, hp: dict[str, Any] | None) -> dict[str
     return {**defaults, **hp}
 
 
-def make_run(model: Any, data: Any, config: TrainConfig = TrainConfig()):
+def make_run(model: Any, data: Any, config: TrainConfig = TrainConfig(), *,
+             measure: Callable[[Params, Params], Any] | None = None):
     """``run(key, hparams) -> TrainResult`` for ``model`` on ``data`` (see module docstring).
 
     ``model``: anything with ``init`` and ``apply`` (:class:`xgnn_jax.core.model.Model`: MLP, ShortcutMLP, a Flax
@@ -431,7 +434,17 @@ def make_run(model: Any, data: Any, config: TrainConfig = TrainConfig()):
     out-of-range value raises before anything is compiled. ``run(key, hparams, params0)`` starts from given
     parameters instead (same structure as ``model.init``'s), so one compiled program serves starts drawn by
     different initialisers (vmap over ``params0``); the key then only orders the examples.
+
+    ``measure``: optional ``measure(params, grads) -> pytree``, recorded once per epoch as ``history["measure"]``
+    (every leaf gains a leading axis ``epochs``; row ``e`` is epoch ``e + 1``): ``params`` are the parameters the
+    epoch starts from, ``grads`` the gradient of the penalised objective ``E`` at them on the whole training set.
+    In full-batch mode that is the very gradient the epoch's update uses (no extra backward pass); in the sgd and
+    minibatch modes it costs one extra full-batch backward pass per epoch. For per-step traces of a training run
+    (per-layer gradient norms, unit spreads). None (default): nothing is recorded, the program is the same.
     """
+    if measure is not None and not callable(measure):
+        raise ValueError(f"measure: expected None or a callable measure(params, grads) -> pytree, got {measure!r}")
+    hook = measure  # the name `measure` is the per-epoch history below
     model_lib.check_model(model)
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config: expected a TrainConfig, got {type(config).__name__}")
@@ -478,23 +491,34 @@ def make_run(model: Any, data: Any, config: TrainConfig = TrainConfig()):
             params0 = model.init(k_init, hp["weight_scale"], hp["bias_scale"], dtype=x.dtype)
         tx = config.optimizer_spec.build(hp)
 
-        def update(carry, idx):
+        def step(carry, idx):  # one update, and the gradient it used
             params, opt_state = carry
             g = jax.grad(E)(params, x[idx], y[idx], hp)
             updates, opt_state = tx.update(g, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
+            return (optax.apply_updates(params, updates), opt_state), g
+
+        def update(carry, idx):
+            return step(carry, idx)[0], None
 
         def epoch(state: TrainState, k):
             carry = (state.params, state.opt_state)
-            if config.mode == "full_batch":
+            recorded = None
+            if config.mode == "full_batch" and hook is not None:
+                new, g = step(carry, jnp.arange(m))
+                recorded = hook(state.params, g)
+            elif config.mode == "full_batch":
                 new, _ = update(carry, jnp.arange(m))
             else:
+                if hook is not None:
+                    recorded = hook(state.params, jax.grad(E)(state.params, x, y, hp))
                 order = jax.random.permutation(k, m) if config.shuffle else jnp.arange(m)
                 new, _ = jax.lax.scan(update, carry, order[: n_updates * batch].reshape(n_updates, batch))
             if config.early_stopping:
                 new = select(state.stopped, carry, new)
             state = state._replace(params=new[0], opt_state=new[1], epoch=state.epoch + 1)
             h = measure(new[0], hp)
+            if hook is not None:
+                h["measure"] = recorded
             if has_val:
                 v = val_error(h)
                 improved = v < state.best_val - config.min_delta
