@@ -9,4 +9,6 @@ case "${XLA_FLAGS:-}" in
   *xla_backend_optimization_level*) ;;
   *) export XLA_FLAGS="${XLA_FLAGS:-} --xla_backend_optimization_level=1" ;;
 esac
-exec python -m pytest -q "$@"
+# One pytest worker per core (pytest-xdist; XGNN_TEST_WORKERS=0 runs in one process); work stealing balances the
+# few long study smoke tests against the many short tests.
+exec python -m pytest -q -n "${XGNN_TEST_WORKERS:-auto}" --dist worksteal "$@"
