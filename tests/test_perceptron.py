@@ -24,11 +24,13 @@ def _used(r):
     return np.asarray(r.chosen)[: int(r.num_updates)].tolist()
 
 
-def test_cyclic_update_sequence_matches_the_hand_computation():
+@pytest.mark.parametrize("choice", ["first", "cyclic"])
+def test_update_sequence_matches_the_hand_computation(choice):
     # By hand: (w, b) goes (0,0,0) -x1-> (3,3,1) -x3-> (2,2,0) -x3-> (1,1,-1) -x3-> (0,0,-2) -x1-> (3,3,-1)
     # -x3-> (2,2,-2) -x3-> (1,1,-3), which separates: margins 3, 4, 1.
-    r = P.perceptron(X_HAND, Y_HAND, choice="cyclic", max_epochs=10)
+    r = P.perceptron(X_HAND, Y_HAND, choice=choice, max_epochs=10)
     assert _used(r) == [0, 2, 2, 2, 0, 2, 2]
+    assert r.gram is None  # the primal form never forms the Gram matrix
     np.testing.assert_array_equal(r.w, [1.0, 1.0])
     assert float(r.b) == -3.0
     assert bool(r.converged) and int(r.status) == P.CONVERGED
@@ -38,10 +40,12 @@ def test_cyclic_update_sequence_matches_the_hand_computation():
                                                   [2, 2, -2], [1, 1, -3]])
 
 
-def test_dual_form_gives_the_hand_example_alpha_and_the_same_sequence():
-    r = P.perceptron_dual(X_HAND, Y_HAND, choice="cyclic", max_epochs=10)
+def test_dual_form_gives_the_hand_example_alpha_gram_and_the_same_sequence():
+    # Li Hang's example 2.2 tabulates alpha = (2, 0, 5), b = -3 and the Gram matrix below.
+    r = P.perceptron_dual(X_HAND, Y_HAND, choice="first", max_epochs=10)
     assert _used(r) == [0, 2, 2, 2, 0, 2, 2]
     np.testing.assert_array_equal(r.alpha, [2.0, 0.0, 5.0])
+    np.testing.assert_array_equal(r.gram, [[18, 21, 6], [21, 25, 7], [6, 7, 2]])
     np.testing.assert_array_equal(r.w, [1.0, 1.0])
     assert float(r.b) == -3.0
 
@@ -55,6 +59,80 @@ def test_dual_and_primal_pick_the_same_random_points_from_zero():
     assert bool(primal.converged) and bool(dual.converged)
     assert _used(primal) == _used(dual)
     np.testing.assert_allclose(primal.w, dual.w)
+
+
+def _misclassified_before_each_update(x, y, r):
+    ws, bs = P.replay(x, y, r.chosen)
+    w_prev = np.concatenate([np.zeros((1, x.shape[1])), np.asarray(ws)[:-1]])
+    b_prev = np.concatenate([[0.0], np.asarray(bs)[:-1]])
+    return np.asarray(y)[None] * (np.asarray(x) @ w_prev.T + b_prev).T <= 0  # (T, n)
+
+
+def test_first_and_cyclic_rules_follow_their_definitions_and_differ():
+    # "first" takes the lowest-index misclassified point at every update; "cyclic" the next one at or after the
+    # point after the previous choice. Integer data keep every margin exact; on these the two rules part (7 and
+    # 3 updates).
+    xs, ys = datasets.linearly_separable(1, n=20, d=2, margin=0.02, signed=True)
+    x, y = jnp.round(4 * xs), ys[:, 0]
+    runs = {c: P.perceptron(x, y, choice=c, max_epochs=50) for c in ("first", "cyclic")}
+    n = x.shape[0]
+    for choice, r in runs.items():
+        assert bool(r.converged)
+        k = int(r.num_updates)
+        mis = _misclassified_before_each_update(x, y, r)[:k]
+        chosen = np.asarray(r.chosen)[:k]
+        pointer = 0
+        for t in range(k):
+            order = np.arange(n) if choice == "first" else (np.arange(n) + pointer) % n
+            assert chosen[t] == order[np.argmax(mis[t][order])], (choice, t)
+            pointer = (chosen[t] + 1) % n
+    assert _used(runs["first"]) != _used(runs["cyclic"])
+
+
+def test_dual_gram_matrix_under_vmap_and_a_bad_choice_is_named():
+    keys = jax.random.split(jax.random.key(2), 3)
+    r = jax.vmap(lambda k: P.perceptron_dual(X_SEP, Y_SEP, k))(keys)
+    assert r.gram.shape == (3, 20, 20)
+    np.testing.assert_allclose(r.gram[1], X_SEP @ X_SEP.T, rtol=1e-6)
+    with pytest.raises(ValueError, match="choice: expected one of random, cyclic, first"):
+        P.perceptron(X_HAND, Y_HAND, choice="textbook")
+
+
+def test_max_margin_on_the_hand_example_and_against_a_general_solver():
+    # By hand: the support points are x1 and x3; the best augmented separator is (1, 1, -4) / sqrt(18), margin
+    # 2 / sqrt(18) = 0.4714 (x1: (6 - 4), x3: -(2 - 4), x2: (7 - 4) = 3 > 2).
+    mm = P.max_margin(X_HAND, Y_HAND)
+    np.testing.assert_allclose(np.r_[mm.w, mm.b], np.array([1, 1, -4]) / np.sqrt(18), rtol=1e-9)
+    np.testing.assert_allclose(mm.gamma, 2 / np.sqrt(18), rtol=1e-12)
+    assert mm.support.tolist() == [True, False, True]
+    nb = P.novikoff_bound_best(X_HAND, Y_HAND)
+    np.testing.assert_allclose(nb.bound, 26 / (4 / 18), rtol=1e-9)  # R^2 = 4^2 + 3^2 + 1 = 26
+    # Separable random sets: no separator has a larger margin than max_margin's (the generating one and the
+    # perceptron's own), and it agrees with scipy's SLSQP on min |V|^2 s.t. y_i V.(x_i, 1) >= 1.
+    from scipy import optimize
+
+    xs, ys = datasets.linearly_separable(3, n=30, d=3, margin=0.05, signed=True)
+    x, y = np.asarray(xs, np.float64), np.asarray(ys[:, 0], np.float64)
+    mm = P.max_margin(x, y)
+    A = y[:, None] * np.c_[x, np.ones(len(y))]
+    sol = optimize.minimize(lambda v: v @ v, np.ones(4), jac=lambda v: 2 * v, method="SLSQP",
+                            constraints=[{"type": "ineq", "fun": lambda v: A @ v - 1, "jac": lambda v: A}])
+    np.testing.assert_allclose(mm.gamma, 1 / np.linalg.norm(sol.x), rtol=1e-5)
+    r = P.perceptron(xs, ys[:, 0], choice="first")
+    for w, b in ((np.asarray(datasets.separating_hyperplane(3, 3), np.float64), 0.0),
+                 (np.asarray(r.w, np.float64), float(r.b))):
+        W = np.r_[w, b] / np.linalg.norm(np.r_[w, b])
+        assert (A @ W).min() <= mm.gamma + 1e-12
+    assert int(r.num_updates) <= P.novikoff_bound_best(x, y).bound
+
+
+def test_max_margin_names_bad_input():
+    with pytest.raises(ValueError, match="not linearly separable"):
+        P.max_margin(X_XOR, Y_XOR)
+    with pytest.raises(ValueError, match="^y: perceptron labels"):
+        P.max_margin(X_HAND, jnp.array([1.0, 0.0, -1.0]))
+    with pytest.raises(ValueError, match="^x: expected finite"):
+        P.max_margin(X_HAND.at[0, 0].set(jnp.nan), Y_HAND)
 
 
 def test_random_choice_only_updates_on_misclassified_points():

@@ -12,8 +12,10 @@ The book's M-P neuron ``y = f(sum_i w_i x_i - theta)`` is the same unit with ``b
 algorithm updates on it) but adds 0 to ``L``. So "``L = 0`` exactly when nothing is misclassified" holds with
 "misclassified" meaning strictly on the wrong side; at ``w = 0, b = 0`` every point is in ``M`` and ``L = 0``.
 
-**Primal algorithm** (C3). While some point is in ``M``, choose one (uniformly at random among ``M``, or the next
-one in data order after the previous choice: ``"cyclic"``) and update
+**Primal algorithm** (C3). While some point is in ``M``, choose one and update it. Three choice rules:
+``"random"`` (uniformly among ``M``), ``"cyclic"`` (the next point of ``M`` in data order after the previous
+choice, wrapping around: passes over the data) and ``"first"`` (the textbook rule of Li Hang's examples 2.1 and
+2.2: always the first point of ``M`` in data order, the scan restarting from point 1 after every update):
 
     w <- w + eta y_i x_i,    b <- b + eta y_i,
 
@@ -27,6 +29,9 @@ as the primal algorithm started from zero.
 **Novikoff** (C4). Augment ``X_i = (x_i, 1)``, ``W = (w, b)``. If a unit vector ``W_opt`` has
 ``y_i W_opt.X_i >= gamma > 0`` for all ``i`` and ``R = max_i |X_i|``, the algorithm started from ``W = 0`` (any
 ``eta > 0``) makes at most ``(R / gamma)^2`` updates: ``W_k.W_opt >= k eta gamma`` and ``|W_k|^2 <= k eta^2 R^2``.
+Any separator gives a valid bound; the smallest comes from the data's best margin ``gamma* = max_{|W|=1} min_i
+y_i W.X_i``, the hard-margin separator of the augmented vectors (:func:`max_margin`, an exact least-distance
+problem solved by non-negative least squares), so ``updates / (R / gamma*)^2`` measures how tight the bound is.
 
 **Cycling** (C5). If the state ``W`` after update ``t`` equals the state after an earlier update ``s``, the
 updates in between sum to zero: ``eta sum_{k=s+1}^{t} y_{i_k} X_{i_k} = 0``, a positive combination of the
@@ -50,7 +55,7 @@ import numpy as np
 
 Array = jax.Array
 
-CHOICES = ("random", "cyclic")
+CHOICES = ("random", "cyclic", "first")
 
 # Status codes of a run.
 CONVERGED, NOT_SEPARABLE, UNDECIDED = 0, 1, 2
@@ -66,7 +71,8 @@ class PerceptronResult(NamedTuple):
     proves the data are not linearly separable; then ``cycle_start`` is the update count ``s`` at which the
     repeated state was first reached and ``cycle_length = num_updates - s`` (both ``-1`` otherwise).
     ``status``: ``CONVERGED``, ``NOT_SEPARABLE`` or ``UNDECIDED`` (the cap was reached first).
-    ``alpha: (n,)``: eta times the number of updates on each point (the dual variables).
+    ``alpha: (n,)``: eta times the number of updates on each point (the dual variables). ``gram: (n, n)``: the Gram
+    matrix ``G = x x^T`` the dual form works with (``None`` from the primal form, which never forms it).
     """
 
     w: Array
@@ -79,6 +85,7 @@ class PerceptronResult(NamedTuple):
     cycle_length: Array
     status: Array
     alpha: Array
+    gram: Array | None = None
 
 
 # ---------------------------------------------------------------------------------------------- model and loss
@@ -158,10 +165,13 @@ def labels_pm1(y01: Array) -> Array:
 
 # ---------------------------------------------------------------------------------------------- the loop
 def _choose(mis: Array, key: Array, t: Array, pointer: Array, choice: str) -> Array:
-    """The index of the point to update on: random among M, or the first in M at or after ``pointer``."""
+    """The index of the point to update on: random among M, the first in M at or after ``pointer`` (cyclic), or
+    the first in M (first)."""
     n = mis.shape[0]
     if choice == "random":
         return jax.random.categorical(jax.random.fold_in(key, t), jnp.where(mis, 0.0, -jnp.inf)).astype(jnp.int32)
+    if choice == "first":
+        return jnp.argmax(mis).astype(jnp.int32)  # the first True; the loop runs only while M is not empty
     offset = (jnp.arange(n) - pointer) % n
     return jnp.argmin(jnp.where(mis, offset, n)).astype(jnp.int32)
 
@@ -253,7 +263,8 @@ def perceptron(x: Array, y: Array, key: Array | None = None, *, eta: Array | flo
       eta: learning rate ``> 0`` (an array: sweep it under vmap).
       w0, b0: initial hyperplane (default zero; Novikoff's bound assumes zero).
       choice: ``"random"``: a point drawn uniformly from the misclassified set M at every update; ``"cyclic"``:
-        go through the data in order, wrapping around, and update on each misclassified point met.
+        go through the data in order, wrapping around, and update on each misclassified point met; ``"first"``:
+        always the first misclassified point in data order (the textbook rule, the scan restarting at point 1).
       max_epochs: cap on the run, ``max_epochs * n`` updates (one epoch = n update opportunities).
       detect_cycles: stop with a proof of non-separability when a state repeats (costs ``O(max_updates)`` per
         update; turn off for long runs on data known to be separable).
@@ -291,7 +302,7 @@ def _perceptron_dual(x, y, key, eta, choice, max_epochs, detect_cycles):
         margins_fn, apply_update, lambda a: a, same_state, jnp.zeros(n, x.dtype), n, key, choice, max_epochs * n,
         detect_cycles)
     ay = alpha * y
-    return PerceptronResult(ay @ x, jnp.sum(ay), t, chosen, conv, nonsep, cs, cl, status, alpha)
+    return PerceptronResult(ay @ x, jnp.sum(ay), t, chosen, conv, nonsep, cs, cl, status, alpha, gram)
 
 
 def perceptron_dual(x: Array, y: Array, key: Array | None = None, *, eta: Array | float = 1.0,
@@ -300,7 +311,8 @@ def perceptron_dual(x: Array, y: Array, key: Array | None = None, *, eta: Array 
 
     The state is ``alpha: (n,)``; only ``G = x x^T`` enters the margins (see the module docstring). Two states are
     the same hyperplane when ``(alpha - alpha')`` weighted by ``y`` has zero norm under the augmented Gram matrix
-    ``G + 1``. Arguments and result as :func:`perceptron` (the final ``w, b`` are recovered from ``alpha``).
+    ``G + 1``. Arguments and result as :func:`perceptron` (the final ``w, b`` are recovered from ``alpha``); the
+    result's ``gram`` is ``G``, ``(n, n)``.
     """
     x, y, key = _prepare(x, y, key, eta, choice, max_epochs)
     return _perceptron_dual(x, y, key, jnp.asarray(eta, x.dtype), choice, int(max_epochs),
@@ -349,6 +361,64 @@ def novikoff_bound(x: Array, y: Array, w: Array, b: Array | float) -> NovikoffBo
     gamma = jnp.min(y * (X @ W))
     bound = jnp.where(gamma > 0, (R / gamma) ** 2, jnp.inf)
     return NovikoffBound(R, gamma, bound)
+
+
+class MaxMargin(NamedTuple):
+    """The data's best separator on augmented vectors: ``w: (d,)``, ``b: ()`` with ``|(w, b)| = 1``, its margin
+    ``gamma = min_i y_i (w.x_i + b) > 0`` (the largest any unit ``(w, b)`` reaches), and ``support: (n,)`` bool,
+    the points whose margin equals ``gamma`` (up to ``1e-9`` relative)."""
+
+    w: np.ndarray
+    b: float
+    gamma: float
+    support: np.ndarray
+
+
+def max_margin(x, y) -> MaxMargin:
+    """The maximum-margin separator of linearly separable data, exactly, in float64 (numpy and scipy; not jitted).
+
+    With ``A_i = y_i (x_i, 1)`` the best unit vector is ``W* = V / |V|`` for the least-distance problem
+    ``min |V|^2  s.t.  A V >= 1``, and ``gamma* = 1 / |V|``. That problem is solved through the non-negative
+    least squares problem ``min_{u >= 0} |E u - f|`` with ``E = [A^T; 1^T]: (d + 2, n)``, ``f = (0, ..., 0, 1)``
+    (Lawson and Hanson, Solving Least Squares Problems, ch. 23): with the residual ``r = E u - f``,
+    ``V = -r[:-1] / r[-1]``; ``r = 0`` means no ``V`` exists, the data are not separable.
+
+    Raises ``ValueError`` (naming ``x``/``y``) for bad shapes, labels outside {-1, +1}, non-finite inputs, or data
+    that no hyperplane separates strictly.
+    """
+    from scipy import optimize
+
+    x = np.asarray(x, np.float64)
+    y = np.asarray(y, np.float64)
+    check_data(x, y)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("x: expected finite inputs, found NaN or inf")
+    A = y[:, None] * np.concatenate([x, np.ones((x.shape[0], 1))], axis=1)
+    E = np.concatenate([A.T, np.ones((1, A.shape[0]))])
+    f = np.zeros(E.shape[0])
+    f[-1] = 1.0
+    u, _ = optimize.nnls(E, f, maxiter=50 * E.shape[1])
+    r = E @ u - f
+    if abs(r[-1]) < 1e-12 * max(1.0, np.abs(E).max()):
+        raise ValueError("x, y: the data are not linearly separable (no hyperplane has every y_i (w.x_i + b) > 0)")
+    V = -r[:-1] / r[-1]
+    margins = A @ V
+    if not margins.min() > 0:
+        raise ValueError("x, y: the data are not linearly separable (no hyperplane has every y_i (w.x_i + b) > 0)")
+    W = V / np.linalg.norm(V)
+    m = A @ W
+    gamma = float(m.min())
+    return MaxMargin(W[:-1], float(W[-1]), gamma, m <= gamma * (1 + 1e-9))
+
+
+def novikoff_bound_best(x, y) -> NovikoffBound:
+    """Novikoff's bound with the data's best margin: :func:`novikoff_bound` at the :func:`max_margin` separator, the
+    smallest ``(R / gamma)^2`` any separator gives (float64)."""
+    mm = max_margin(x, y)
+    x64 = np.asarray(x, np.float64)
+    X = np.concatenate([x64, np.ones((x64.shape[0], 1))], axis=1)
+    R = float(np.max(np.linalg.norm(X, axis=1)))
+    return NovikoffBound(R, mm.gamma, (R / mm.gamma) ** 2)
 
 
 # ---------------------------------------------------------------------------------------------- measurements

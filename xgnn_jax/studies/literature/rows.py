@@ -262,13 +262,13 @@ def li_hang(res: dict) -> list[dict]:
     out = [row("L17", src, f"{setting}, primal form", "updates on x1, x3, x3, x3, x1, x3, x3; w = (1, 1), b = -3",
                f"updates on {names}; w = ({res['w'][0]:g}, {res['w'][1]:g}), b = {res['b']:g}", "exact", ok,
                "the same sequence and hyperplane" if ok else "the sequence or the hyperplane differs",
-               "our 'cyclic' rule (next misclassified point after the last one) stands in for the book's first "
-               "misclassified point in data order; both pick the same points on these data")]
+               "the book's choice rule (always the first misclassified point in data order): perceptron "
+               "choice='first'")]
     gram_ok = bool(np.array_equal(res["gram"], np.asarray(BOOK_DUAL["gram"], np.float64)))
     ok = tuple(res["alpha"].tolist()) == BOOK_DUAL["alpha"] and res["dual_b"] == -3.0 and gram_ok
     out.append(row("L18", src, f"{setting}, dual form", "alpha = (2, 0, 5), b = -3, Gram [[18,21,6],[21,25,7],[6,7,2]]",
                    f"alpha = ({', '.join(f'{a:g}' for a in res['alpha'])}), b = {res['dual_b']:g}, Gram "
                    f"{res['gram'].astype(int).tolist()}", "exact", ok,
                    "the same dual variables and Gram matrix" if ok else "the dual result differs",
-                   "the Gram matrix is x x^T computed beside the run (the dual result does not expose it)"))
+                   "the Gram matrix is the one the dual run used (perceptron_dual(...).gram), rule 'first'"))
     return out

@@ -158,14 +158,13 @@ LI_HANG_Y = np.array([1.0, 1.0, -1.0], np.float32)
 
 def li_hang() -> dict[str, np.ndarray]:
     """Li Hang's examples 2.1 and 2.2: the perceptron, primal and dual, on ``x = (3,3), (4,3), (1,1)``, ``y = +1,
-    +1, -1``, eta 1, from zero, with the ``"cyclic"`` rule (next misclassified point in data order; on these data it
-    picks the same points as the book's "first misclassified point", checked by the row against the book's list).
-    The Gram matrix ``x x^T`` is computed here (the dual result does not expose it)."""
+    +1, -1``, eta 1, from zero, with the book's rule ``"first"`` (always the first misclassified point in data
+    order); the Gram matrix is the one the dual run worked with (its result's ``gram``)."""
     from xgnn_jax.analysis import perceptron as pc
 
-    p = pc.perceptron(LI_HANG_X, LI_HANG_Y, eta=1.0, choice="cyclic", max_epochs=20)
-    d = pc.perceptron_dual(LI_HANG_X, LI_HANG_Y, eta=1.0, choice="cyclic", max_epochs=20)
+    p = pc.perceptron(LI_HANG_X, LI_HANG_Y, eta=1.0, choice="first", max_epochs=20)
+    d = pc.perceptron_dual(LI_HANG_X, LI_HANG_Y, eta=1.0, choice="first", max_epochs=20)
     n = int(p.num_updates)
     return {"chosen": np.asarray(p.chosen)[:n], "w": np.asarray(p.w), "b": float(p.b),
             "alpha": np.asarray(d.alpha), "dual_b": float(d.b), "dual_chosen": np.asarray(d.chosen)[: int(d.num_updates)],
-            "gram": LI_HANG_X.astype(np.float64) @ LI_HANG_X.T.astype(np.float64)}
+            "gram": np.asarray(d.gram, np.float64)}

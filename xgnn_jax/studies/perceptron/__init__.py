@@ -11,10 +11,12 @@ What is measured:
   the hyperplane (``w = 0, b = 0``) separately.
 * C3: along recorded runs, the chosen point's functional margin rises by exactly ``eta (|x_i|^2 + 1)`` per update.
 * C4: random separable data sets (``datasets.linearly_separable_sets``, several margins), perceptron runs from
-  zero with random and cyclic choice, mapped over the data sets (``restarts.map_over``): updates against
-  Novikoff's bound ``(R / gamma)^2`` (margin of the known separator, on augmented vectors); and on one data set,
+  zero with the random, cyclic and first-misclassified choice rules, mapped over the data sets
+  (``restarts.map_over``): updates against Novikoff's bound ``(R / gamma)^2`` on augmented vectors, with the
+  known separator's margin and with the data's best margin (``perceptron.max_margin``: how tight the bound is);
+  and on one data set,
   the separating lines found from different keys, orders and initial values.
-* C5: XOR from many initial values (dyadic, so arithmetic is exact), learning rates and both choice rules: every
+* C5: XOR from many initial values (dyadic, so arithmetic is exact), learning rates and every choice rule: every
   run ends with a repeated state, a proof that XOR is not separable; long runs without the proof never converge.
   AND and OR converge for contrast.
 
@@ -104,6 +106,7 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     planes = jax.random.normal(k_loss, (x_all.shape[0], V.PLANES_PER_SET, cfg.d + 1))
     data, _ = _map(_set_measures, {"x": x_all, "y": y_all, "w": sets.w, "planes": planes}, "data_sets", cfg,
                    out_dir, progress)
+    data = {**data, **V.best_bounds(x_all, y_all)}
     # The cap lies above every bound, so a run stopped by the cap would contradict the theorem.
     max_epochs = int(np.ceil(data["bound"].max() / cfg.n)) + 1
     rows = P.novikoff_rows(k_plane, k_run, x_all, y_all, cfg.hyperplane_runs, cfg.eta)

@@ -9,11 +9,11 @@ from xgnn_jax.study import plotting
 
 def plot_novikoff(out_dir, bound, counts):
     fig, ax = plotting.figure(width=5.5, height=4.2)
-    for c, marker in zip(counts, ("o", "x"), strict=False):
+    for c, marker in zip(counts, ("o", "x", "+", "^"), strict=False):
         ax.scatter(bound, np.maximum(counts[c], 0.8), s=10, alpha=0.5, marker=marker, label=f"{c} choice")
     lim = [min(bound.min(), 1) * 0.8, bound.max() * 1.2]
-    ax.plot(lim, lim, "k--", lw=1, label="updates = (R/gamma)^2")
-    ax.set(xscale="log", yscale="log", xlabel="Novikoff bound (R/gamma)^2 (updates)",
+    ax.plot(lim, lim, "k--", lw=1, label="updates = (R/gamma*)^2")
+    ax.set(xscale="log", yscale="log", xlabel="Novikoff bound (R/gamma*)^2, gamma* the best margin (updates)",
            ylabel="updates made (count)", title="Perceptron updates vs Novikoff's bound")
     ax.legend(fontsize=8)
     return plotting.save(fig, f"{out_dir}/perceptron_novikoff.png")
