@@ -4,7 +4,7 @@ quick setting reproduces the robust rows.
 Pinned in the smoke test (held at seeds 0, 1, 2 with XLA level 1 and seed 0 with level 3): L01 (558 sweeps inside
 our spread), L03 (Chauvin's slope differs), L06 and L07 (no failed run at a strict minimum), L10 (time depends on
 the init radius), L13 (batch 2-3-1 success agrees), L14 (zero init stays at ln 2), L17 and L18 (Li Hang's
-perceptron tables, exact). Left unpinned because they sit
+perceptron tables, exact), L19 (Novikoff's bound, a theorem). Left unpinned because they sit
 near an interval's edge, rest on a handful of failures or on two seeds: L02, L04, L05, L08, L09, L11, L12, L15,
 L16.
 """
@@ -15,7 +15,7 @@ import pytest
 from xgnn_jax.studies import literature
 from xgnn_jax.studies.literature import rows
 
-IDS = [f"L{i:02d}" for i in range(1, 19)]
+IDS = [f"L{i:02d}" for i in range(1, 20)]
 
 
 def test_single_run_row_follows_our_spread():
@@ -104,6 +104,15 @@ def test_li_hang_rows_compare_entry_by_entry():
     assert [r["reproduced"] for r in rows.li_hang({**book, "gram": book["gram"] + 1})] == [True, False]
 
 
+def test_novikoff_row_checks_every_run_against_its_bound():
+    res = {"updates": np.array([3, 10, 40]), "bound": np.array([30.0, 100.0, 400.0]),
+           "converged": np.array([True, True, True])}
+    r = rows.novikoff(res)
+    assert r["reproduced"] and "median 0.100" in r["ours"] and r["numbers"][0][1] == pytest.approx(0.1)
+    assert not rows.novikoff({**res, "updates": np.array([3, 101, 40])})["reproduced"]
+    assert not rows.novikoff({**res, "converged": np.array([True, False, True])})["reproduced"]
+
+
 def test_bad_config_is_rejected_before_any_run():
     with pytest.raises(ValueError, match="restarts"):
         literature.run(literature.Config(restarts=127), progress=False)
@@ -120,10 +129,11 @@ def test_quick_study_fills_every_row(tmp_path, study_seed):
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     assert set(verdicts) == {"L00", *IDS}
     assert "| L18 |" in verdicts["L00"]["measured"]
-    for i in ("L01", "L06", "L07", "L10", "L13", "L14", "L17", "L18"):
+    for i in ("L01", "L06", "L07", "L10", "L13", "L14", "L17", "L18", "L19"):
         assert table[i]["reproduced"] is True, (i, table[i])
         assert verdicts[i]["facts"] == {"reproduced": True}
     assert table["L03"]["reproduced"] is False
+    assert "bound exceeded on 0 of 96 sets" in table["L19"]["ours"]
     assert verdicts["L01"]["numbers"] and verdicts["L01"]["numbers"][0]["low"] is not None
     for fig in verdicts["L00"]["figures"]:
         assert (tmp_path / fig).is_file()

@@ -2,7 +2,8 @@
 
 One row per published result (Rumelhart, Hinton & Williams 1986 with Chauvin's data; a public numpy 2-2-1
 re-implementation; Sprinkhuizen-Kuyper & Boers 1996/1999 and Hamey 1998 on the minima; Kolen & Pollack 1990 on
-initial conditions; a 2-3-1 on-line vs batch report; the deeplearning.ai "Initialization" exercise; Li Hang's perceptron examples 2.1 and 2.2): the source, its setting, its number, ours, a 95% interval
+initial conditions; a 2-3-1 on-line vs batch report; the deeplearning.ai "Initialization" exercise; Li Hang's perceptron examples 2.1 and 2.2; Novikoff's bound with
+the data's best margin): the source, its setting, its number, ours, a 95% interval
 and a verdict (reproduced / differs / undecided, with the likely reason). What a paper leaves open (initial
 weight range, success criterion, number of runs) is assumed and said in the row. The rules are in
 :mod:`xgnn_jax.studies.literature.rows`, the runs in :mod:`~xgnn_jax.studies.literature.tasks`.
@@ -12,7 +13,7 @@ one restart sweep per network structure (the 2-2-1 settings share one grid: RHW 
 setting, Kolen & Pollack's radii; common random numbers, so restart i starts alike at every point), one map over a
 2-D slice of starts, float32 Hessian analyses of the failed end points, and one map over the starts of the
 initialisation exercise (a ReLU net on circles, cross-entropy). Summary ``"table"``: the rows
-(fields :data:`~xgnn_jax.studies.literature.rows.ROW_FIELDS`); verdict ``L00`` prints the table, ``L01``-``L18`` one
+(fields :data:`~xgnn_jax.studies.literature.rows.ROW_FIELDS`); verdict ``L00`` prints the table, ``L01``-``L19`` one
 row each, ``facts={"reproduced": ...}``.
 
 Which rows move with the seed (quick setting, seeds 0-2 at XLA level 1, seed 0 at level 3): the fraction rows
@@ -55,7 +56,8 @@ class Config:
         "epochs_231": (10000, None),  # the 2-3-1 report's budget
         "restarts": (16, None), "restarts_wide": (8, None), "restarts_231": (8, None),
         "kp_radii": (1e-3, 100.0), "slice_span": (1e-3, 100.0), "slice_radius": (1e-3, 100.0),
-        "slice_res": (4, 1024), "max_hessians": (1, 100000), "chauvin_widths": (1, 1024)}
+        "slice_res": (4, 1024), "max_hessians": (1, 100000), "chauvin_widths": (1, 1024),
+        "novikoff_sets": (1, None)}
 
     seed: int = 0
     restarts: int = 128  # per 2-2-1 grid point and for the 2-1-1 net (even: L05 pairs them as attempts)
@@ -71,11 +73,13 @@ class Config:
     max_hessians: int = 32  # failed end points analysed per network
     init_epochs: int = 15000  # the deeplearning.ai exercise's iterations
     init_seeds: int = 2  # starts per initialisation in that exercise
+    novikoff_sets: int = 32  # separable data sets per margin level for Novikoff's bound (L19)
 
     @classmethod
     def full(cls) -> Config:
         return cls(restarts=4096, restarts_wide=1024, restarts_231=2048, chauvin_widths=(2, 4, 8, 16, 32),
-                   kp_radii=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0), slice_res=128, max_hessians=512, init_seeds=32)
+                   kp_radii=(0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0), slice_res=128, max_hessians=512, init_seeds=32,
+                   novikoff_sets=1024)
 
 
 def _check(cfg: Config) -> None:
@@ -109,7 +113,8 @@ def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl:
     for id_, mode, pct in (("L12", "online", 96), ("L13", "batch", 99)):
         out.append(rows.two_three_one(id_, "on-line" if mode == "online" else "batch",
                                       xr.as_times(sweeps[f"2-3-1 {mode}"]["epochs_rms"]), pct))
-    return out + rows.init_exercise(inits, cfg.init_epochs) + rows.li_hang(tasks.li_hang())
+    return (out + rows.init_exercise(inits, cfg.init_epochs) + rows.li_hang(tasks.li_hang())
+            + [rows.novikoff(tasks.novikoff(cfg))])
 
 
 def _analyses(cfg: Config, sweeps: dict, points: list[str]) -> dict:

@@ -168,3 +168,32 @@ def li_hang() -> dict[str, np.ndarray]:
     return {"chosen": np.asarray(p.chosen)[:n], "w": np.asarray(p.w), "b": float(p.b),
             "alpha": np.asarray(d.alpha), "dual_b": float(d.b), "dual_chosen": np.asarray(d.chosen)[: int(d.num_updates)],
             "gram": np.asarray(d.gram, np.float64)}
+
+
+NOVIKOFF_N, NOVIKOFF_D, NOVIKOFF_MARGINS = 40, 2, (0.05, 0.1, 0.2)
+
+
+def novikoff(cfg: Any, progress: bool = False) -> dict[str, np.ndarray]:
+    """Novikoff's bound against perceptron runs: ``cfg.novikoff_sets`` separable data sets per margin level
+    (``datasets.linearly_separable_sets``, ``n = 40``, ``d = 2``), a run from zero on each (rule ``"first"``, eta 1)
+    through the restart engine, and each set's best bound ``(R / gamma*)^2`` (``perceptron.novikoff_bound_best``,
+    float64). Returns ``updates``, ``converged``, ``bound``, ``R``, ``gamma`` (one entry per set)."""
+    from xgnn_jax.analysis import perceptron as pc
+
+    key = jax.random.fold_in(jax.random.key(cfg.seed), 19)
+    sets = datasets.linearly_separable_sets(key, cfg.novikoff_sets, NOVIKOFF_N, NOVIKOFF_D, NOVIKOFF_MARGINS,
+                                            signed=True)
+    x, y = np.asarray(sets.x), np.asarray(sets.y[..., 0])
+    best = [pc.novikoff_bound_best(a, b) for a, b in zip(x, y, strict=True)]
+    bound = np.array([b.bound for b in best])
+    # A cap above every bound: a run stopped by it would contradict the theorem, not end undecided.
+    cap = int(np.ceil(bound.max() / NOVIKOFF_N)) + 2
+
+    def one(key, row, hp):
+        r = pc.perceptron(row["x"], row["y"], choice="first", max_epochs=cap, detect_cycles=False)
+        return {"updates": r.num_updates, "converged": r.converged}
+
+    res = restarts.map_over(one, {"x": x, "y": y}, seed=cfg.seed, progress=progress)
+    got = {k: np.asarray(v)[:, 0] for k, v in res.outcomes.items()}
+    return {"updates": got["updates"], "converged": got["converged"],
+            "bound": bound, "R": np.array([b.R for b in best]), "gamma": np.array([b.gamma for b in best])}
