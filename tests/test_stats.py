@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from xgnn_jax import stats
 
@@ -39,3 +40,40 @@ def test_rank_sum_and_bootstrap():
     assert lo < x.mean() < hi and hi - lo < 0.5
     assert stats.quartiles([1, 2, 3, np.inf])[1] == 2.0
     assert stats.iqrs_apart([1, 2, 3], [10, 11, 12]) and not stats.iqrs_apart([1, 5], [2, 6])
+
+
+def test_median_difference_interval_covers_a_known_shift_and_decides():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 1.0, 400), rng.normal(0.0, 1.0, 400)
+    e = stats.median_difference(a, b)
+    assert e["low"] < 1.0 < e["high"] and e["low"] > 0 and e["p"] < 1e-6
+    assert stats.decide(e) is True and stats.decide(e, threshold=2.0) is False
+    tie = stats.median_difference(rng.normal(0, 1, 20), rng.normal(0, 1, 20))
+    assert stats.decide(tie) is None  # two draws of one distribution: the interval straddles 0
+    # inf (never reached) is left out, NaN is refused.
+    assert stats.median_difference(np.r_[a, np.inf], b)["n_a"] == 400
+    with pytest.raises(ValueError, match="^a: NaN"):
+        stats.median_difference(np.r_[a, np.nan], b)
+
+
+def test_paired_median_difference_uses_the_order_statistic_interval():
+    d = np.arange(1.0, 21.0)  # differences 1..20: median 10.5
+    e = stats.paired_median_difference(d, np.zeros(20))
+    ci = scipy_stats.quantile_test(d, q=0, p=0.5).confidence_interval(0.95)
+    assert e["effect"] == 10.5 and (e["low"], e["high"]) == (ci.low, ci.high)
+    assert e["p"] == pytest.approx(2 * 0.5 ** 20) and e["pairs"] == 20
+    with pytest.raises(ValueError, match="^b: expected the shape"):
+        stats.paired_median_difference(d, np.zeros(3))
+
+
+def test_rate_difference_newcombe_interval():
+    # Newcombe (1998), table II example: 56/70 vs 48/80 gives d = 0.2 with the hybrid score interval
+    # [0.0524, 0.3339].
+    e = stats.rate_difference(56, 70, 48, 80)
+    assert e["effect"] == pytest.approx(0.2)
+    assert e["low"] == pytest.approx(0.0524, abs=5e-4) and e["high"] == pytest.approx(0.3339, abs=5e-4)
+    assert stats.decide(e) is True and 0 < e["p"] < 0.05
+    assert stats.decide(stats.rate_difference(7, 8, 8, 8)) is None
+    with pytest.raises(ValueError, match="^k_b"):
+        stats.rate_difference(1, 2, 3, 2)
+    assert stats.format_effect(e).startswith("+0.2 [0.0524, 0.334], p = ")
