@@ -52,7 +52,12 @@ def test_quick_study_reports_c18_and_the_training_half_of_c8(tmp_path, study_see
     # One row per restart of every architecture's sweep (learning rate x target x seed).
     with open(tmp_path / "restarts.csv") as f:
         assert sum(1 for _ in f) == 1 + 3 * len(cfg.lrs) * 3 * cfg.seeds
-    numbers = {n["name"] for n in verdicts["C8"]["numbers"]}
-    assert "sawtooth T^2: rank-sum p" in numbers and verdicts["C8"]["answer"]
+    numbers = {n["name"]: n for n in verdicts["C8"]["numbers"]}
+    effect = numbers["sawtooth T^2: shallow / deep median RMS"]  # the effect beside its p-value
+    assert effect["low"] <= effect["value"] <= effect["high"] and "rank-sum p" in effect["unit"]
+    ratio = summary["shallow_over_deep_median_ratio"][0]
+    np.testing.assert_allclose(ratio["ratio"], np.nanmedian(np.load(tmp_path / "arrays.npz")["rms_arch0"][0])
+                               / np.nanmedian(np.load(tmp_path / "arrays.npz")["rms_arch2"][0]), rtol=0.2)
+    assert verdicts["C8"]["answer"]
     for fig in ("depth_width_errors.png", "depth_width_exact.png", "depth_width_fits.png"):
         assert (tmp_path / fig).exists()

@@ -73,7 +73,7 @@ def c18(cfg, names, labels, nparams, archs, outcome, p_val, q, exact, figs, n_le
         answer=answer, numbers=numbers + _rms_numbers(cfg, names, labels, q, outcome)[:2])
 
 
-def c8(cfg, names, labels, nparams, archs, outcome, p_val, q, exact, figs, deep_beats):
+def c8(cfg, names, labels, nparams, archs, outcome, p_val, q, exact, figs, deep_beats, effects):
     """C8, practical half: only targets some architecture learned can say which is easier to train."""
     short = {lab: lab.split(" (")[0] for lab in labels}
     decided = [i for i in range(len(names)) if outcome[i] != "not learned"]
@@ -93,6 +93,10 @@ def c8(cfg, names, labels, nparams, archs, outcome, p_val, q, exact, figs, deep_
         f"{n_deep}, a clearly higher one on {n_shallow}, and tied on {n_tie}; probability that a deep seed ends "
         f"below a shallow seed (all {cfg.seeds} x {cfg.seeds} pairs) per target: "
         + ", ".join(f"{n} {100 * b:.0f}% (p = {p:.2g})" for n, b, p in zip(names, deep_beats, p_val, strict=True))
+        + f"; effect, shallow / deep median test RMS with its 95% bootstrap interval over the seeds (a clear win "
+          f"needs a ratio beyond {cfg.clear_factor:g} or below 1/{cfg.clear_factor:g} and p < {cfg.alpha:g}): "
+        + ", ".join(f"{n} x{e['ratio']:.2g} [{e['low']:.2g}, {e['high']:.2g}]"
+                    for n, e in zip(names, effects, strict=True))
         + (f"; left out (no architecture learned them): {', '.join(unlearned)}" if unlearned else ""))
     word = "easier" if n_deep > n_shallow else "harder" if n_shallow > n_deep else "neither easier nor harder"
     answer = (f"At matched size the {short[labels[-1]]} net was {word} to train than one wide layer here: better "
@@ -104,4 +108,6 @@ def c8(cfg, names, labels, nparams, archs, outcome, p_val, q, exact, figs, deep_
         setting=f"as for C18 in this study; {cfg.seeds} seeds per architecture, target and learning rate",
         figures=figs[:1], facts={"outcome": dict(zip(names, outcome, strict=True))}, answer=answer,
         numbers=_rms_numbers(cfg, names, labels, q, outcome)
-        + [Number(f"{names[i]}: rank-sum p", float(p_val[i]), unit="p") for i in decided])
+        + [Number(f"{names[i]}: shallow / deep median RMS", float(effects[i]["ratio"]), float(effects[i]["low"]),
+                  float(effects[i]["high"]), "95% bootstrap", f"ratio (rank-sum p = {p_val[i]:.2g})")
+           for i in decided])
