@@ -51,4 +51,7 @@ def test_quick_study_reports_c11(tmp_path, study_seed):
     # one row per run (restart x step size) of every algorithm
     lines = (tmp_path / "restarts_watermelon_standard.csv").read_text().splitlines()
     assert len(lines) == 1 + len(cfg.etas) * cfg.restarts
-    assert v["answer"] and len(v["numbers"]) == 4
+    assert v["answer"] and len(v["numbers"]) == 6
+    ratios = {n["name"]: n for n in v["numbers"] if "per restart" in n["name"]}
+    assert len(ratios) == 2 and all(r["low"] <= r["value"] <= r["high"] and "sign test p" in r["unit"]
+                                    for r in ratios.values())

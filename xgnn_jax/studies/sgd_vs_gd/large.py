@@ -16,7 +16,7 @@ from xgnn_jax.core.mlp import MLP
 from xgnn_jax.data import datasets
 from xgnn_jax.engine import train
 from xgnn_jax.studies.sgd_vs_gd.runs import keyed_runs
-from xgnn_jax.studies.sgd_vs_gd.watermelon import sign
+from xgnn_jax.studies.sgd_vs_gd.watermelon import paired_ratio, sign
 
 
 def _algorithms(cfg, key_data, key_runs, progress):
@@ -72,6 +72,7 @@ def measure(cfg, key_data, key_runs, progress: bool) -> dict[str, Any]:
     e_lg = large["accumulated"]["epochs"][large["accumulated"]["best"]]
     # the same m per epoch for both: epochs and gradient evaluations rank alike
     return {"large": large, "rows": rows, "sec": sec, "e_ls": e_ls, "e_lg": e_lg, "wins": sign(e_ls, e_lg),
+            "ratio": paired_ratio(e_ls, e_lg),
             "hardware": convergence.hardware(), "tables": tables}
 
 
@@ -80,7 +81,8 @@ def summary(cfg, lg: dict) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     out = {"data": f"two moons, n = {cfg.large_n}, noise {cfg.large_noise}",
            "network": f"2-{cfg.large_hidden}-1 sigmoid", "target": cfg.large_target,
            "restarts": cfg.large_restarts, "rows": lg["rows"], "hardware": lg["hardware"],
-           "paired_standard_fewer_gradient_evaluations": {"wins": w[0], "pairs": w[1], "p_sign_test": w[2]}}
+           "paired_standard_fewer_gradient_evaluations": {"wins": w[0], "pairs": w[1], "p_sign_test": w[2]},
+           "paired_gradient_evaluations_ratio_standard_over_accumulated": lg["ratio"]}
     arrays = {"large_sgd_etas": np.asarray(cfg.large_sgd_etas), "large_gd_etas": np.asarray(cfg.large_gd_etas)}
     for name, d in lg["large"].items():
         arrays[f"large_{name}_curves"] = d["curves"].astype(np.float32)

@@ -68,7 +68,8 @@ def _measured_watermelon(cfg, w: dict, p: dict, network: str) -> str:
         f"{table[('standard', best['eta_std'])]['reached']:.0%}); accumulated BP at its best step "
         f"{best['acc_step']:g} ({LABELS[best['acc']]}, eta {best['acc_eta']:g}){_note(best['acc_interior'], 'step')} "
         f"needs {_fmt_q(w['upd_acc'])} updates (= epochs; reached {table[(best['acc'], best['acc_eta'])]['reached']:.0%}"
-        f"); accumulated BP needed fewer updates on {wu[0]} of {wu[1]} untied pairs (sign test p = {wu[2]:.2g}). "
+        f"); accumulated BP needed fewer updates on {wu[0]} of {wu[1]} untied pairs (sign test p = {wu[2]:.2g}; per "
+        f"restart, standard / accumulated updates: median ratio {_ratio(w['ratio_upd'])}). "
         "At equal eta, median updates standard / accumulated mean / accumulated sum: "
         + "; ".join(f"eta {eta:g}: {_fmt(a)} / {_fmt(b)} / {_fmt(c)}" for eta, (a, b, c) in p["same_eta"].items())
         + f". Per-example gradients of standard BP (eta {best['eta_std']:g}), ||sum_k g_k|| / sum_k ||g_k|| (1 = "
@@ -77,6 +78,11 @@ def _measured_watermelon(cfg, w: dict, p: dict, network: str) -> str:
         f"where the sum is ~0 by definition) {_fmt_q(st['end'][0])}; pairs with negative cosine "
         f"{n_med['start']:.0%} / {n_med['mid']:.0%} / {n_med['end']:.0%} (pairs of melons from different classes: "
         f"{w['cross_pairs']:.0%}). ")
+
+
+def _ratio(r: dict) -> str:
+    """A paired median ratio with its interval: ``x12 [9.1, 15] (95% order statistics)``."""
+    return f"x{_fmt(r['ratio'])} [{_fmt(r['low'])}, {_fmt(r['high'])}] (95% order statistics of the paired ratios)"
 
 
 def _measured_large(cfg, lg: dict) -> str:
@@ -89,7 +95,8 @@ def _measured_large(cfg, lg: dict) -> str:
         f"{lgr['eta']:g} of {list(cfg.large_gd_etas)}{_note(lgr['best_eta_interior'], 'eta')}) on "
         f"{lgr['reached_count']}/{cfg.large_restarts} in {_fmt_q(lg['e_lg'])} epochs = "
         f"{_fmt(lgr['grad_evals_q25_50_75'][1])} gradient evaluations; standard BP needed fewer on {wl[0]} of "
-        f"{wl[1]} untied pairs (sign test p = {wl[2]:.2g}). Wall time (reported, not used for the "
+        f"{wl[1]} untied pairs (sign test p = {wl[2]:.2g}; per restart, standard / accumulated gradient "
+        f"evaluations: median ratio {_ratio(lg['ratio'])}). Wall time (reported, not used for the "
         f"verdict; measured on {lg['hardware']}, shared and noisy): one epoch of a single run "
         f"{ls['seconds_per_epoch'] * 1e3:.2f} ms (standard) vs {lgr['seconds_per_epoch'] * 1e3:.3f} ms "
         f"(accumulated), so to the target {_fmt(ls['seconds_q25_50_75'][1])} s vs {_fmt(lgr['seconds_q25_50_75'][1])} s.")
@@ -123,7 +130,13 @@ def c11(cfg, w: dict, lg: dict, p: dict, network: str, figures: list[str]) -> Ve
                Number("standard BP gradient evaluations (two moons)", ls["grad_evals_q25_50_75"][1],
                       ls["grad_evals_q25_50_75"][0], ls["grad_evals_q25_50_75"][2], "IQR over restarts"),
                Number("accumulated BP gradient evaluations (two moons)", lgr["grad_evals_q25_50_75"][1],
-                      lgr["grad_evals_q25_50_75"][0], lgr["grad_evals_q25_50_75"][2], "IQR over restarts"))
+                      lgr["grad_evals_q25_50_75"][0], lgr["grad_evals_q25_50_75"][2], "IQR over restarts"),
+               Number("standard / accumulated updates per restart (watermelon, median)", w["ratio_upd"]["ratio"],
+                      w["ratio_upd"]["low"], w["ratio_upd"]["high"], "95% order statistics",
+                      f"ratio (sign test p = {w['wins_upd'][2]:.2g})"),
+               Number("standard / accumulated gradient evaluations per restart (two moons, median)",
+                      lg["ratio"]["ratio"], lg["ratio"]["low"], lg["ratio"]["high"], "95% order statistics",
+                      f"ratio (sign test p = {lg['wins'][2]:.2g})"))
     return verdict(
         "C11", ok,
         "Does standard BP (per-example updates) need more iterations than accumulated BP to reach the same "
