@@ -44,6 +44,9 @@ def test_quick_study_reports_c16(tmp_path, study_seed):
     with open(tmp_path / "restarts.csv") as f:
         assert sum(1 for _ in f) == 1 + cfg.restarts * (1 + len(cfg.weight_decays) + len(cfg.lams) + 1)
     assert v["answer"] and {n["name"] for n in v["numbers"]} >= {"test error, no remedy", "early stopping beats no remedy"}
+    # Each sign test has its effect beside it: the median paired difference with an interval around it.
+    diffs = [n for n in v["numbers"] if n["name"].endswith("- no remedy, test error per restart (median)")]
+    assert len(diffs) == 3 and all(d["low"] <= d["value"] <= d["high"] for d in diffs)
 
 
 def test_bad_lambda_is_rejected(study_seed):

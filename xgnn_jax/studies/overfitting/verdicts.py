@@ -47,6 +47,8 @@ def measure(cfg, none, l2, book, es, test, l2_pick, book_pick) -> dict:
     chosen = {"early stopping": test["early stopping"], "L2": test["L2 (wd chosen on validation)"],
               "book": test["book's lambda form (chosen on validation)"]}
     helps = {n: _med(t) < _med(base) and cmp[n]["p_lower"] < ALPHA for n, t in chosen.items()}
+    # The effect beside each sign test: the median paired difference remedy - no remedy, with its interval.
+    diff = {n: stats.paired_median_difference(t, base) for n, t in chosen.items()}
     l2_choice, book_choice = choice(cfg.weight_decays, l2_pick), choice(cfg.lams, book_pick)
     l2_effect = [effect(t, base) for t in l2["test_final"]]
     book_effect = [effect(t, base) for t in book["test_final"]]
@@ -57,7 +59,7 @@ def measure(cfg, none, l2, book, es, test, l2_pick, book_pick) -> dict:
         return effects[int(np.argmin(np.abs(np.asarray(grid) - value)))]
 
     return {
-        "floor": cfg.noise**2 / 2, "test": test, "base": base, "cmp": cmp, "val_rise": val_rise,
+        "floor": cfg.noise**2 / 2, "test": test, "base": base, "cmp": cmp, "diff": diff, "val_rise": val_rise,
         "train_drop": train_drop,
         "overfits": _med(val_rise) > 1.1 and _med(train_drop) < 0.9,
         "es_helps": helps["early stopping"], "reg_helps": helps["L2"] and helps["book"],
@@ -84,7 +86,8 @@ def summary(cfg, m, es, l2, book, l2_pick, book_pick) -> dict:
         "diverged": m["diverged"],
         "share_of_restarts_beating_no_remedy": m["better_share"],
         "paired_vs_no_remedy": {n: {"lower": c["lower"], "higher": c["higher"], "untied": c["pairs"],
-                                    "p_lower": c["p_lower"], "p_higher": c["p_higher"]} for n, c in m["cmp"].items()},
+                                    "p_lower": c["p_lower"], "p_higher": c["p_higher"],
+                                    "median_difference": m["diff"][n]} for n, c in m["cmp"].items()},
         "chosen_strength": {"L2 wd": m["l2_choice"], "book lambda": m["book_choice"], "interior": m["interior"]},
         "no_remedy": {"val_final_over_min_median": _med(m["val_rise"]),
                       "train_drop_after_best_val_median": _med(m["train_drop"])},
@@ -122,7 +125,8 @@ def _measured(cfg, m, es, l2, book) -> str:
         f"noise floor {m['floor']:.3g}), median [25%, 75%]: "
         + "; ".join(f"{k} {v[1]:.3g} [{v[0]:.3g}, {v[2]:.3g}]" for k, v in q.items())
         + ". Lower test error than no remedy on the same restart (sign test): "
-        + ", ".join(f"{n} {c['lower']} of {c['pairs']} (p = {c['p_lower']:.2g})" for n, c in m["cmp"].items())
+        + ", ".join(f"{n} {c['lower']} of {c['pairs']} (p = {c['p_lower']:.2g}; median paired difference "
+                    f"{stats.format_effect(m['diff'][n])})" for n, c in m["cmp"].items())
         + f". Median test error per fixed strength (no remedy {_med(m['base']):.3g}): L2 "
         + ", ".join(f"wd {wd:g}: {_med(l2['test_final'][i]):.3g}" for i, wd in enumerate(cfg.weight_decays))
         + "; book's form " + ", ".join(f"lam {lam:g}: {_med(book['test_final'][i]):.3g}"
@@ -180,6 +184,8 @@ def c16(cfg, m, es, l2, book, figs):
                             "L2 (wd chosen on validation)", "book's lambda form (chosen on validation)"))]
     numbers += [Number(f"{k} beats no remedy", c["lower"], unit=f"of {c['pairs']} restarts (sign-test p = "
                        f"{c['p_lower']:.2g})") for k, c in m["cmp"].items()]
+    numbers += [Number(f"{k} - no remedy, test error per restart (median)", d["effect"], d["low"], d["high"],
+                       "95% order statistics", "half squared error") for k, d in m["diff"].items()]
     return verdict(
         "C16", ok,
         "Does an over-sized network overfit a small noisy training set, and do early stopping (return the weights "
