@@ -238,3 +238,12 @@ def test_the_verdict_table_filters_and_sorts_in_a_real_browser(folder):
                          capture_output=True, text=True, timeout=120).stdout
     assert 'data-visible="C17.traps,C17"' in dom  # only the "holds" rows stay visible
     assert 'data-order="C7,C17.traps"' in dom  # sorted by title: "Activations ...", "Are the stuck ..."
+
+
+def test_fraction_numbers_read_as_percentages():
+    from xgnn_jax.study.report import number_row
+
+    row = number_row({"name": "proofs", "value": 1.0, "low": 0.9988, "high": 1.0, "interval": "95% Wilson",
+                      "unit": "fraction of 3072 runs"})
+    assert row == ("proofs", "100% of 3072 runs", "99.9% to 100% (95% Wilson)")
+    assert number_row({"name": "p", "value": 0.25, "unit": "p"})[1] == "0.25 p"

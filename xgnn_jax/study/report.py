@@ -158,16 +158,23 @@ def _num(x: Any) -> str:
 
 
 def number_row(n: Mapping[str, Any]) -> tuple[str, str, str]:
-    """``(name, value with unit, interval)`` of one :class:`Number` as JSON."""
+    """``(name, value with unit, interval)`` of one :class:`Number` as JSON. A value whose unit is ``"fraction of
+    N ..."`` reads as a percentage of N (``"100% of 3,072 runs"``), its interval in percent too."""
     unit = f" {n['unit']}" if n.get("unit") else ""
+    num = _num
+    if str(n.get("unit", "")).startswith("fraction of ") and isinstance(n.get("value"), (int, float)):
+        unit = " " + str(n["unit"])[len("fraction "):]
+
+        def num(x):
+            return f"{100 * x:.3g}%" if isinstance(x, (int, float)) and not isinstance(x, bool) else _num(x)
     interval = ""
     if n.get("low") is not None and n.get("high") is not None:
-        interval = f"{_num(n['low'])} to {_num(n['high'])}"  # in the value's unit
+        interval = f"{num(n['low'])} to {num(n['high'])}"  # in the value's unit
         if n.get("interval"):
             interval += f" ({n['interval']})"
     elif n.get("interval"):
         interval = str(n["interval"])
-    return str(n.get("name", "")), f"{_num(n.get('value'))}{unit}", interval
+    return str(n.get("name", "")), f"{num(n.get('value'))}{unit}", interval
 
 
 def split_list(text: str) -> list[str]:
