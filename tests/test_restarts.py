@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import jax
@@ -215,6 +216,23 @@ def test_interrupted_sweep_resumes_without_recomputing(tmp_path):
     # A third run only reads.
     again = restarts.sweep(tiny_run, 5, 17, HP, out_dir=tmp_path, progress=False, **kw)
     assert again.computed_chunks == [] and again.loaded_chunks == [0, 1, 2, 3, 4]
+
+
+def test_a_sweep_with_more_than_ten_outcome_arrays_resumes(tmp_path):
+    # Regression: chunk leaves were read back in string order (leaf_10 before leaf_2), so the checksum of every
+    # chunk with more than ten outcome arrays failed and such sweeps were recomputed on every run.
+    def many(key, hp):
+        r = tiny_run(key, hp)
+        return {**r, **{f"extra_{i:02d}": r["final_loss"] * i for i in range(10)}}
+
+    kw = {"chunk_size": 4, "execution": "vmap", "config": {"what": "many"}, "out_dir": tmp_path, "progress": False}
+    first = restarts.sweep(many, 1, 8, HP, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a rejected chunk warns
+        again = restarts.sweep(many, 1, 8, HP, **kw)
+    assert again.computed_chunks == [] and again.loaded_chunks == [0, 1]
+    jax.tree.map(np.testing.assert_array_equal, again.outcomes, first.outcomes)
+    assert not (tmp_path / "rejected").exists()
 
 
 @pytest.mark.parametrize(

@@ -631,7 +631,9 @@ def _chunk_problem(data: dict, exp: _Expected) -> str | None:
     rng = tuple(int(v) for v in data["_range"])
     if rng != (exp.start, exp.stop):
         return f"it holds runs {rng}, this chunk is runs {(exp.start, exp.stop)}"
-    leaves = sorted(k for k in data if k.startswith("leaf_"))
+    # Numeric order, as written (a plain sort puts leaf_10 before leaf_2 and broke the checksum of every chunk
+    # with more than ten outcome arrays, so those sweeps never resumed).
+    leaves = sorted((k for k in data if k.startswith("leaf_")), key=lambda k: int(k[len("leaf_"):]))
     if len(leaves) != len(exp.names):
         return f"it has {len(leaves)} outcome arrays, this sweep has {len(exp.names)}"
     rows = exp.stop - exp.start
