@@ -144,3 +144,6 @@ def test_quick_study_fills_every_row(tmp_path, study_seed):
     for fig in verdicts["L00"]["figures"]:
         assert (tmp_path / fig).is_file()
     assert (tmp_path / "shortcut.csv").is_file() and (tmp_path / "summary.json").is_file()
+    # Every sweep is resumable: its chunks live under the study's folder.
+    parts = {p.parent.name for p in (tmp_path / "sweeps").rglob("manifest.json")}
+    assert parts >= {"shortcut", "2-2-1", "2-3-1_batch", "2-3-1_online", "slice", "init_exercise", "novikoff"}

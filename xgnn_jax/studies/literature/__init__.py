@@ -98,7 +98,8 @@ def _outcomes_at(sw, i: int) -> dict:
     return jax.tree.map(lambda a: a[i], sw.outcomes)
 
 
-def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl: dict, inits: dict) -> list[dict]:
+def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl: dict, inits: dict,
+               novikoff: dict) -> list[dict]:
     g = sweeps["2-2-1"]
     widths = sorted(cfg.chauvin_widths)
     wide = [_point(g, points, "rhw_eta025", "epochs_tss") if h == 2 else xr.as_times(sweeps[f"2-{h}-1"]["epochs_tss"])
@@ -115,7 +116,7 @@ def build_rows(cfg: Config, sweeps: dict, points: list[str], analyses: dict, sl:
         out.append(rows.two_three_one(id_, "on-line" if mode == "online" else "batch",
                                       xr.as_times(sweeps[f"2-3-1 {mode}"]["epochs_rms"]), pct))
     return (out + rows.init_exercise(inits, cfg.init_epochs) + rows.li_hang(tasks.li_hang())
-            + [rows.novikoff(tasks.novikoff(cfg))])
+            + [rows.novikoff(novikoff)])
 
 
 def _analyses(cfg: Config, sweeps: dict, points: list[str]) -> dict:
@@ -160,12 +161,13 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     cfg = config
     _check(cfg)
     with results.Timer() as timer:
-        got = tasks.run_sweeps(cfg, progress=progress)
+        # Every sweep resumable under out_dir/sweeps/ (a killed run starts again where it stopped).
+        got = tasks.run_sweeps(cfg, progress=progress, out_dir=out_dir)
         sweeps, points = got["sweeps"], got["points"]
-        sl = tasks.kp_slice(cfg, progress=progress)
+        sl = tasks.kp_slice(cfg, progress=progress, out_dir=out_dir)
         analyses = _analyses(cfg, sweeps, points)
-        inits = tasks.init_exercise(cfg, progress=progress)
-        table = build_rows(cfg, sweeps, points, analyses, sl, inits)
+        inits = tasks.init_exercise(cfg, progress=progress, out_dir=out_dir)
+        table = build_rows(cfg, sweeps, points, analyses, sl, inits, tasks.novikoff(cfg, out_dir=out_dir))
     figs = _figures(cfg, out_dir, sweeps, points, sl) if out_dir is not None else []
     summary = {"table": [{k: r[k] for k in rows.ROW_FIELDS} for r in table],
                "verdicts": _verdicts(table, figs),

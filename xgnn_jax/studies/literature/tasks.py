@@ -8,6 +8,7 @@ A mean over the four patterns (the numpy re-implementation's ``1/(2m)``) is the 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -32,10 +33,20 @@ def train_config(epochs: int, mode: str = "full_batch") -> train.TrainConfig:
                              record_grad_norm=False)
 
 
+def sweep_dir(cfg: Any, out_dir, part: str) -> dict[str, Any]:
+    """The engine's keyword arguments that make one of the study's sweeps resumable: its chunks go to
+    ``out_dir/sweeps/<part>`` (nothing when ``out_dir`` is None), fingerprinted by the whole config."""
+    if out_dir is None:
+        return {}
+    return {"out_dir": f"{out_dir}/sweeps/{part.replace(' ', '_')}",
+            "config": {"study": "literature", "part": part, **dataclasses.asdict(cfg)}}
+
+
 def _sweep(model, epochs: int, seed: int, n: int, hp: dict, *, mode: str = "full_batch", keep: bool = False,
-           progress: bool = False) -> restarts.SweepResult:
+           progress: bool = False, resume: dict | None = None) -> restarts.SweepResult:
     run = train.make_run(model, DATA, train_config(epochs, mode))
-    return restarts.sweep(run, seed, n, hp, outcome=xor_runs.solve_outcome(TARGETS, keep), progress=progress)
+    return restarts.sweep(run, seed, n, hp, outcome=xor_runs.solve_outcome(TARGETS, keep), progress=progress,
+                          **(resume or {}))
 
 
 def two_two_one_points(radii: tuple[float, ...]) -> list[tuple[str, float, float, float]]:
@@ -45,28 +56,32 @@ def two_two_one_points(radii: tuple[float, ...]) -> list[tuple[str, float, float
     return points + [(f"kp_r{r:g}", 0.125, 0.9, 2.0 * r) for r in radii]
 
 
-def run_sweeps(cfg: Any, progress: bool = False) -> dict[str, Any]:
-    """Every sweep of the study (see the Config's fields); returns ``{name: SweepResult}`` and the 2-2-1 point names."""
+def run_sweeps(cfg: Any, progress: bool = False, out_dir=None) -> dict[str, Any]:
+    """Every sweep of the study (see the Config's fields); returns ``{name: SweepResult}`` and the 2-2-1 point names.
+    With ``out_dir`` every sweep is resumable (:func:`sweep_dir`)."""
     points = two_two_one_points(tuple(cfg.kp_radii))
     hp = {"lr": np.array([p[1] for p in points]), "momentum": np.array([p[2] for p in points]),
           "weight_scale": np.array([p[3] for p in points]), "bias_scale": np.array([p[3] for p in points])}
     out = {"shortcut": _sweep(ShortcutMLP(2, 1, 1, weight_init=U05, bias_init=U05), cfg.epochs, cfg.seed,
-                              cfg.restarts, {"lr": 0.5, "momentum": 0.9}, keep=True, progress=progress),
+                              cfg.restarts, {"lr": 0.5, "momentum": 0.9}, keep=True, progress=progress,
+                              resume=sweep_dir(cfg, out_dir, "shortcut")),
            "2-2-1": _sweep(MLP((2, 2, 1), weight_init=U05, bias_init=U05), cfg.epochs, cfg.seed, cfg.restarts, hp,
-                           keep=True, progress=progress)}
+                           keep=True, progress=progress, resume=sweep_dir(cfg, out_dir, "2-2-1"))}
     for h in cfg.chauvin_widths:
         if h != 2:
             out[f"2-{h}-1"] = _sweep(MLP((2, h, 1), weight_init=U05, bias_init=U05), cfg.epochs, cfg.seed,
-                                     cfg.restarts_wide, {"lr": 0.25, "momentum": 0.9}, progress=progress)
+                                     cfg.restarts_wide, {"lr": 0.25, "momentum": 0.9}, progress=progress,
+                                     resume=sweep_dir(cfg, out_dir, f"2-{h}-1"))
     u1 = MLP((2, 3, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
     hp231 = {"lr": 1.0, "momentum": 0.7}
-    out["2-3-1 batch"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, keep=True, progress=progress)
+    out["2-3-1 batch"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, keep=True, progress=progress,
+                                resume=sweep_dir(cfg, out_dir, "2-3-1 batch"))
     out["2-3-1 online"] = _sweep(u1, cfg.epochs_231, cfg.seed, cfg.restarts_231, hp231, mode="sgd", keep=True,
-                                 progress=progress)
+                                 progress=progress, resume=sweep_dir(cfg, out_dir, "2-3-1 online"))
     return {"sweeps": out, "points": [p[0] for p in points]}
 
 
-def kp_slice(cfg: Any, progress: bool = False) -> dict[str, np.ndarray]:
+def kp_slice(cfg: Any, progress: bool = False, out_dir=None) -> dict[str, np.ndarray]:
     """Kolen & Pollack's picture: time to solution on a 2-D slice of initial weights. The start is restart 0 of the
     2-2-1 net at radius ``cfg.slice_radius`` (weights and biases in ``[-r, r]``); the two input weights of hidden
     unit 1 (``W1[0, 0]``, ``W1[1, 0]``) are set to every point of a ``slice_res x slice_res`` grid over
@@ -85,7 +100,8 @@ def kp_slice(cfg: Any, progress: bool = False) -> dict[str, np.ndarray]:
         return outcome(run(key, hp, ({**base[0], "W": w1}, base[1])))
 
     res = restarts.map_over(one, {"a": a.ravel(), "b": b.ravel()}, seed=cfg.seed,
-                            hparams={"lr": 0.125, "momentum": 0.9}, progress=progress)
+                            hparams={"lr": 0.125, "momentum": 0.9}, progress=progress,
+                            **sweep_dir(cfg, out_dir, "slice"))
     shape = (cfg.slice_res, cfg.slice_res)
     return {"axis": axis, "epochs_correct": res["epochs_correct"].reshape(shape),
             "n_diverged": int(res.n_diverged)}
@@ -123,7 +139,7 @@ def _objective(model):
 DLAI_INITS = {"zeros": ("zeros", 1.0), "large": ("normal(1)", 10.0), "he": ("he_normal", 1.0)}  # spec, scale
 
 
-def init_exercise(cfg: Any, progress: bool = False) -> dict[str, dict[str, np.ndarray]]:
+def init_exercise(cfg: Any, progress: bool = False, out_dir=None) -> dict[str, dict[str, np.ndarray]]:
     """The deeplearning.ai "Initialization" exercise: a ``[2, 10, 5, 1]`` ReLU net with a sigmoid output on 300
     noisy circles (noise 0.05, inner radius 0.8 as sklearn's ``make_circles``; our draw, not theirs), mean
     binary cross-entropy, ``cfg.init_epochs`` full-batch gradient steps at lr 0.01; biases zero; weights zero,
@@ -145,7 +161,8 @@ def init_exercise(cfg: Any, progress: bool = False) -> dict[str, dict[str, np.nd
         return {"first_loss": r.history["loss"][0], "final_loss": r.final_loss,
                 "final_accuracy": r.final_accuracy, "diverged": r.diverged}
 
-    res = restarts.map_over(one, stacked, seed=cfg.seed, hparams={"lr": 0.01}, progress=progress)
+    res = restarts.map_over(one, stacked, seed=cfg.seed, hparams={"lr": 0.01}, progress=progress,
+                            **sweep_dir(cfg, out_dir, "init_exercise"))
     k = cfg.init_seeds
     return {name: {f: np.asarray(res[f]).reshape(-1)[i * k:(i + 1) * k] for f in ("first_loss", "final_loss",
                                                                                    "final_accuracy")}
@@ -173,7 +190,7 @@ def li_hang() -> dict[str, np.ndarray]:
 NOVIKOFF_N, NOVIKOFF_D, NOVIKOFF_MARGINS = 40, 2, (0.05, 0.1, 0.2)
 
 
-def novikoff(cfg: Any, progress: bool = False) -> dict[str, np.ndarray]:
+def novikoff(cfg: Any, progress: bool = False, out_dir=None) -> dict[str, np.ndarray]:
     """Novikoff's bound against perceptron runs: ``cfg.novikoff_sets`` separable data sets per margin level
     (``datasets.linearly_separable_sets``, ``n = 40``, ``d = 2``), a run from zero on each (rule ``"first"``, eta 1)
     through the restart engine, and each set's best bound ``(R / gamma*)^2`` (``perceptron.novikoff_bound_best``,
@@ -193,7 +210,8 @@ def novikoff(cfg: Any, progress: bool = False) -> dict[str, np.ndarray]:
         r = pc.perceptron(row["x"], row["y"], choice="first", max_epochs=cap, detect_cycles=False)
         return {"updates": r.num_updates, "converged": r.converged}
 
-    res = restarts.map_over(one, {"x": x, "y": y}, seed=cfg.seed, progress=progress)
+    res = restarts.map_over(one, {"x": x, "y": y}, seed=cfg.seed, progress=progress,
+                            **sweep_dir(cfg, out_dir, "novikoff"))
     got = {k: np.asarray(v)[:, 0] for k, v in res.outcomes.items()}
     return {"updates": got["updates"], "converged": got["converged"],
             "bound": bound, "R": np.array([b.R for b in best]), "gamma": np.array([b.gamma for b in best])}
