@@ -25,6 +25,7 @@ def test_quick_study_finds_every_system_equal_to_the_core(tmp_path, study_seed):
             assert r["system"] in missing
             continue
         assert r["ok"] and r["max_rel_diff"] <= r["tolerance"], r
+        assert r["max_rel_diff_whole_run"] >= r["max_rel_diff"]  # the decided prefix is part of the whole run
         if r["system"] != "flax":
             assert r["final_loss"] < r["first_loss"], r  # every system trains
     if not missing:

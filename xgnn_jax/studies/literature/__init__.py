@@ -50,6 +50,8 @@ from xgnn_jax.study.verdict import Number, Verdict, verdict
 class Config:
     """Quick setting by default; ``Config.full()`` for the publication setting."""
 
+    # Quick measured (cold compile cache, 2 idle cores); the full setting has not been timed on this machine.
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 30}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "epochs": (5000, None),  # L04 counts failures within 5000 epochs
         "epochs_231": (10000, None),  # the 2-3-1 report's budget

@@ -118,7 +118,7 @@ class Config:
     execution: str = "auto"  # restart engine execution ("vmap" on a GPU)
     memory_budget_gb: float = 1.0  # restart engine: bytes per chunk
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 60, "full": 5 * 3600}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 38, "full": 5 * 3600}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "heal_factor": (2, None), "init_ranges": (1e-6, None), "ref_init_range": (1e-6, None),
         "grad_tol_sensitivity": (0, None), "refine_factor": (1, None), "basin_tol": (1e-9, None),
