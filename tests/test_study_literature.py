@@ -12,6 +12,7 @@ L16.
 import numpy as np
 import pytest
 
+from xgnn_jax.analysis import xor_runs as xr
 from xgnn_jax.studies import literature
 from xgnn_jax.studies.literature import rows
 
@@ -75,18 +76,21 @@ def test_kolen_pollack_rows():
     assert not rows.kp_radius(radii, flat)["reproduced"]
     slow = [np.full(64, 300.0), np.full(64, 200.0), np.full(64, np.inf)]
     assert rows.kp_radius(radii, slow)["reproduced"]
-    t = np.full((8, 8), 100)
-    t[:, 4:] = 400
-    t[1, 1] = t[6, 6] = -1
-    sl = rows.kp_slice({"epochs_correct": t}, 4.0, 1.0)
-    assert sl["reproduced"] and "2 islands" in sl["ours"]
-    assert not rows.kp_slice({"epochs_correct": np.full((8, 8), 100)}, 4.0, 1.0)["reproduced"]
-    # One straight boundary is smooth (8 of 112 neighbour pairs differ); a ragged map needs no failing start.
-    t[1, 1], t[6, 6] = 100, 400
+    # A straight boundary and a circle are smooth (dimension about 1) at any resolution; a ragged map is
+    # reproduced without any failing start; a map without boundary is not.
+    t = np.full((32, 32), 100)
+    t[:, 16:] = 400
     assert not rows.kp_slice({"epochs_correct": t}, 4.0, 1.0)["reproduced"]
-    ragged = np.where(np.random.default_rng(0).random((8, 8)) < 0.5, 100, 400)
+    for n in (32, 128):
+        u = np.linspace(-1, 1, n)
+        circle = np.where(u[:, None] ** 2 + u[None, :] ** 2 < 0.5, 100, -1)
+        assert abs(xr.boundary_dimension(xr.time_classes(circle)) - 1.0) < 0.1
+        sl = rows.kp_slice({"epochs_correct": circle}, 4.0, 1.0)
+        assert not sl["reproduced"] and "in 1 islands" in sl["ours"]
+    ragged = np.where(np.random.default_rng(0).random((32, 32)) < 0.5, 100, 400)
     r = rows.kp_slice({"epochs_correct": ragged}, 4.0, 1.0)
     assert r["reproduced"] and "0 unsolved starts in 0 islands" in r["ours"]
+    assert not rows.kp_slice({"epochs_correct": np.full((8, 8), 100)}, 4.0, 1.0)["reproduced"]
 
 
 def test_init_exercise_rows():

@@ -182,6 +182,24 @@ def boundary_fraction(labels: Any) -> float:
     return float(pairs / total)
 
 
+def boundary_dimension(labels: Any) -> float:
+    """A two-scale box-counting estimate of the dimension of the boundaries in a 2-D label map:
+    ``log2(B(map) / B(map[::2, ::2]))`` with ``B`` the number of adjacent pairs whose labels differ. A smooth
+    boundary crosses twice as many pairs at twice the resolution (1); a ragged, fractal-like one more (up to 2 for
+    labels that change from point to point). Unlike :func:`boundary_fraction`, which falls as ``1 / resolution``
+    for a smooth boundary, it does not depend on the resolution of the map. NaN when the coarse map has no
+    boundary."""
+    lab = np.asarray(labels)
+    if lab.ndim != 2 or min(lab.shape) < 4:
+        raise ValueError(f"labels: expected a 2-D map of at least 4 x 4, got shape {lab.shape}")
+
+    def pairs(a):
+        return int((a[1:, :] != a[:-1, :]).sum() + (a[:, 1:] != a[:, :-1]).sum())
+
+    fine, coarse = pairs(lab), pairs(lab[::2, ::2])
+    return float(np.log2(fine / coarse)) if coarse else float("nan")
+
+
 def time_classes(times: Any) -> np.ndarray:
     """Times to solution in doubling classes: ``floor(log2 t)`` for solved runs, ``-1`` for never solved."""
     t = as_times(times)
