@@ -399,11 +399,9 @@ def max_margin(x, y) -> MaxMargin:
     f[-1] = 1.0
     u, _ = optimize.nnls(E, f, maxiter=50 * E.shape[1])
     r = E @ u - f
-    if abs(r[-1]) < 1e-12 * max(1.0, np.abs(E).max()):
-        raise ValueError("x, y: the data are not linearly separable (no hyperplane has every y_i (w.x_i + b) > 0)")
-    V = -r[:-1] / r[-1]
-    margins = A @ V
-    if not margins.min() > 0:
+    # r = 0 (no V at all), or a V that fails to separate after rounding: either way no strict separator.
+    V = -r[:-1] / r[-1] if abs(r[-1]) >= 1e-12 * max(1.0, np.abs(E).max()) else None
+    if V is None or not (A @ V).min() > 0:
         raise ValueError("x, y: the data are not linearly separable (no hyperplane has every y_i (w.x_i + b) > 0)")
     W = V / np.linalg.norm(V)
     m = A @ W

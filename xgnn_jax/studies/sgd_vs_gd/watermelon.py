@@ -22,10 +22,16 @@ LABELS = {"standard": "standard BP", "acc_mean": "accumulated BP, mean gradient"
 _NEVER = 1e300   # a run that never got there: larger than every count, and finite for the sign test
 
 
+def _never_largest(v) -> np.ndarray:
+    """Counts with ``inf`` (never reached) replaced by a finite value larger than every count, flattened."""
+    v = np.asarray(v, np.float64)
+    return np.where(np.isinf(v), _NEVER, v).ravel()
+
+
 def sign(a, b) -> tuple[int, int, float]:
     """Paired one-sided sign test that ``a < b`` (:func:`xgnn_jax.stats.paired_sign_test`): ``(wins, untied
     pairs, p)``. ``inf`` (never reached) counts as larger than every finite value; both never is a tie."""
-    a, b = (np.where(np.isinf(np.asarray(v, np.float64)), _NEVER, np.asarray(v, np.float64)).ravel() for v in (a, b))
+    a, b = _never_largest(a), _never_largest(b)
     t = stats.paired_sign_test(a, b)
     return t["lower"], t["pairs"], t["p_lower"]
 
@@ -34,7 +40,7 @@ def paired_ratio(a, b) -> dict[str, float]:
     """The effect beside :func:`sign`: the median over restarts of the paired ratio ``a_i / b_i`` with its 95%
     distribution-free interval (:func:`xgnn_jax.stats.paired_median_difference` of ``log10``; the sign test's own
     interval). ``inf`` (never reached) counts as larger than every finite value, as in the sign test."""
-    a, b = (np.where(np.isinf(np.asarray(v, np.float64)), _NEVER, np.asarray(v, np.float64)).ravel() for v in (a, b))
+    a, b = _never_largest(a), _never_largest(b)
     e = stats.paired_median_difference(np.log10(np.maximum(a, 1e-300)), np.log10(np.maximum(b, 1e-300)))
     return {"ratio": float(10 ** e["effect"]), "low": float(10 ** e["low"]), "high": float(10 ** e["high"]),
             "p": e["p"], "pairs": e["pairs"]}
