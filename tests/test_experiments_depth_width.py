@@ -57,7 +57,7 @@ def test_quick_study_reports_c18_and_the_training_half_of_c8(tmp_path, study_see
     assert 0 < effect["low"] < effect["high"] < np.inf and "rank-sum p" in effect["unit"]
     # The ratio is recomputed from the stored per-seed errors (shallow = arch0, deep = arch2), as the docstring says.
     with np.load(tmp_path / "arrays.npz") as a:
-        shallow, deep = a["rms_arch0"][0], a["rms_arch2"][0]
+        shallow, deep = (np.asarray(a[k][0], np.float64) for k in ("rms_arch0", "rms_arch2"))
     expected = 10 ** (np.median(np.log10(shallow[np.isfinite(shallow)])) - np.median(np.log10(deep[np.isfinite(deep)])))
     np.testing.assert_allclose(summary["shallow_over_deep_median_ratio"][0]["ratio"], expected, rtol=1e-9)
     assert effect["value"] == summary["shallow_over_deep_median_ratio"][0]["ratio"]

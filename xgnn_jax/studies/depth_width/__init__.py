@@ -149,7 +149,8 @@ def _effects(rms: dict, labels: list, cfg: Config) -> list[dict]:
     (:func:`xgnn_jax.stats.median_difference`); ``ratio > 1``: the deep net ends lower."""
     out = []
     for i in range(rms[labels[0]].shape[0]):
-        a, b = rms[labels[0]][i], rms[labels[-1]][i]
+        # float64: numpy's float32 log10 rounds differently on AVX2 and AVX-512 machines
+        a, b = (np.asarray(rms[k][i], np.float64) for k in (labels[0], labels[-1]))
         # Diverged runs are NaN here (counted apart); they are left out of the effect as of the medians.
         e = stats.median_difference(np.log10(a[np.isfinite(a)]), np.log10(b[np.isfinite(b)]), seed=cfg.seed)
         out.append({**e, "ratio": 10 ** e["effect"], "low": 10 ** e["low"], "high": 10 ** e["high"]})
