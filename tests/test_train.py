@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from xgnn_jax.core.mlp import MLP, objective
+from xgnn_jax.core.shortcut import ShortcutMLP
 from xgnn_jax.data import datasets
 from xgnn_jax.engine import train
 
@@ -443,3 +444,41 @@ def test_fused_kernel_with_momentum_agrees_with_the_scan(optimizer, hp):
     assert np.abs(np.asarray(kernel["steps_to_target"]) - np.asarray(scan["steps_to_target"])).max() <= 1
     np.testing.assert_array_equal(kernel["saturated"], scan["saturated"])
     assert float(jnp.std(scan["final_loss"])) > 0  # the restarts differ
+
+
+@pytest.mark.parametrize("model", [MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)"),
+                                   ShortcutMLP()])
+@pytest.mark.parametrize("optimizer, hp", [("momentum", {"lr": 2.0, "momentum": 0.9}), ("sgd", {"lr": 2.0})])
+def test_fused_probes_give_what_the_history_holds(model, optimizer, hp):
+    # The probes (values at chosen epochs, first solved epochs, parameters) against make_run's per-epoch history,
+    # for the plain MLP and the shortcut net, summed loss as the minima study trains it.
+    from xgnn_jax.engine import fused, outcomes
+
+    cfg = train.TrainConfig(epochs=300, optimizer=optimizer, loss="half_sse", reduction="sum")
+    keys = jax.random.split(jax.random.key(3), 16)
+    run = train.make_run(model, XOR, cfg)
+    res = jax.vmap(lambda k: run(k, hp))(keys)
+    probes = fused.Probes((100, 250, 300), params=True)
+    out = fused.make_run(model, XOR, cfg, target_loss=0.05, probes=probes).batched(
+        keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+    h = res.history
+    for i, e in enumerate(probes.epochs):
+        np.testing.assert_allclose(out["loss_at"][:, i], h["loss"][:, e - 1], rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(out["accuracy_at"][:, i], h["accuracy"][:, e - 1])
+        np.testing.assert_allclose(out["weight_norm_at"][:, i], h["weight_norm"][:, e - 1], rtol=1e-4, atol=1e-5)
+    ok = h["accuracy"] >= 1
+    solved, at_target = outcomes.first_step(ok), outcomes.first_step(ok & (h["loss"] <= 0.05))
+    assert (np.asarray(solved) > 0).sum() >= 4  # the first epochs are compared on runs that get there
+    assert np.abs(out["first_solved"] - solved).max() <= 1
+    assert np.abs(out["first_solved_target"] - at_target).max() <= 1
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), out["params"], res.params)
+    jax.tree.map(np.testing.assert_array_equal, out["init_params"], res.init_params)
+
+
+def test_fused_probes_are_checked():
+    from xgnn_jax.engine import fused
+
+    with pytest.raises(ValueError, match="probes"):
+        fused.Probes((0,))
+    with pytest.raises(ValueError, match="probes: epochs \\[20\\]"):
+        fused.make_run(MLP((2, 2, 1)), XOR, train.TrainConfig(epochs=10), probes=fused.Probes((5, 20)))

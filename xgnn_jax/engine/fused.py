@@ -12,7 +12,9 @@ then the next block (``lax.map`` over blocks). It computes what :func:`xgnn_jax.
 * plain gradient descent ``w <- w - eta g`` (``optimizer="sgd"`` or ``optax.sgd``) or heavy-ball momentum
   (``"momentum"``, ``"nesterov"``, or ``optax.sgd`` given a ``momentum`` hyperparameter), in optax's form:
   ``v <- g + mu v``, ``w <- w - eta v`` (Nesterov: ``w <- w - eta (g + mu v)``), ``v = 0`` at the start;
-* elementwise activations ``sigmoid``, ``tanh``, ``identity``, ``relu`` (any depth; small widths).
+* elementwise activations ``sigmoid``, ``tanh``, ``identity``, ``relu`` (any depth; small widths);
+* :class:`xgnn_jax.core.mlp.MLP` and :class:`xgnn_jax.core.shortcut.ShortcutMLP` (the output layer's input is
+  ``[h, x]``: the hidden units, then the inputs through the shortcut rows of ``W2``).
 
 Backward pass (eq. 5.10-5.14 in matrix form, per restart), with ``s = 1/m`` for the mean and ``1`` for the sum:
 
@@ -25,6 +27,12 @@ tolerance (sums in another order). It returns the outcomes of :func:`xgnn_jax.en
 directly (final loss, accuracy, gradient norm, steps to ``target_loss``, diverged, saturated), tracking the first
 epoch that reaches the target inside the scan instead of storing the per-epoch history (the same convention as
 :func:`xgnn_jax.engine.outcomes.steps_to`: 1-based, :data:`~xgnn_jax.engine.outcomes.NEVER` if never).
+
+What a study reads from make_run's history it can ask for as :class:`Probes` instead: the values at a few epochs
+(loss, accuracy, per-layer weight norms, recorded inside the scan when the epoch comes), the first epoch at
+which the training set is classified without error (and the first with that *and* a loss at or below
+``target_loss``), and the initial and final parameters. A probe costs a few selects per step, not a
+``(epochs, B)`` history.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import optax
 from xgnn_jax.core import activations
 from xgnn_jax.core import model as model_lib
 from xgnn_jax.core.mlp import MLP
+from xgnn_jax.core.shortcut import ShortcutMLP
 from xgnn_jax.engine import optimizers as optimizers_lib
 from xgnn_jax.engine import outcomes as outcomes_lib
 from xgnn_jax.engine import penalties as penalties_lib
@@ -62,6 +71,28 @@ def _sum(a: Array, axis: int) -> Array:
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class Probes:
+    """What a fused run records besides its final outcomes: history values at chosen epochs, first epochs.
+
+    ``epochs``: 1-based epochs ``e`` (``1 <= e <= config.epochs``) at which ``loss_at``, ``accuracy_at`` (both
+    ``(S,)``) and ``weight_norm_at`` (``(S, L)``, Frobenius norm of each layer's ``W``) are taken: the values
+    ``make_run``'s ``history[...][e - 1]`` holds, i.e. at the parameters after ``e`` epochs. Always recorded with
+    probes: ``first_solved`` (the first epoch with training accuracy 1) and ``first_solved_target`` (accuracy 1 and
+    loss at or below ``target_loss``), 1-based, :data:`~xgnn_jax.engine.outcomes.NEVER` if never, as
+    :func:`xgnn_jax.engine.outcomes.first_step` of the history flags. ``params=True`` adds ``params`` and
+    ``init_params`` (the model's pytree, per restart).
+    """
+
+    epochs: tuple[int, ...] = ()
+    params: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.epochs, tuple) or any(isinstance(e, bool) or not isinstance(e, int) or e < 1
+                                                     for e in self.epochs):
+            raise ValueError(f"probes: epochs must be a tuple of positive ints, got {self.epochs!r}")
+
+
 MAX_PARAMS = 1024  # beyond this the unrolled elementwise products stop paying off: use the generic engine
 MAX_EXAMPLES = 256
 
@@ -80,8 +111,9 @@ def unsupported_reason(model, data: train_lib.Data, config: train_lib.TrainConfi
     """Why the fused kernel cannot run this configuration (None when it can)."""
     # The kernel re-implements MLP's forward pass itself, so it takes exactly that class (not other models,
     # which plug into train.make_run through the Model protocol, nor subclasses that may change the forward pass).
-    if type(model) is not MLP:
-        return f"model type {type(model).__name__} (the fused kernel implements xgnn_jax.core.mlp.MLP only)"
+    if type(model) not in (MLP, ShortcutMLP):
+        return (f"model type {type(model).__name__} (the fused kernel implements xgnn_jax.core.mlp.MLP and "
+                "xgnn_jax.core.shortcut.ShortcutMLP only)")
     if not penalties_lib.is_none(config.penalty):
         return f"regularization {config.regularization!r} (the fused kernel has no penalty term)"
     if config.early_stopping or data.x_val is not None:
@@ -113,12 +145,13 @@ class FusedRun:
     runs one restart through the same kernel (a block of one).
     """
 
-    model: MLP
+    model: MLP | ShortcutMLP
     data: train_lib.Data
     config: train_lib.TrainConfig
     target_loss: float
     unroll: int = 1
     block_size: int = 512
+    probes: Probes | None = None
 
     # ------------------------------------------------------------------ one restart (the run-function contract)
     def __call__(self, key: Array, hp: dict[str, Array] | None = None) -> dict[str, Array]:
@@ -148,22 +181,30 @@ class FusedRun:
         lr = per["learning_rate"].reshape(nb, block)
         mu = per["momentum"].reshape(nb, block) if "momentum" in per else None
         out = jax.lax.map(lambda a: self._block(*a), (blocks, lr, mu))
-        return jax.tree.map(lambda a: a.reshape(c), out)
+        # (nb, ..., B) -> (c, ...): restart axis back in front
+        return jax.tree.map(lambda a: jnp.moveaxis(a, -1, 1).reshape((c,) + a.shape[1:-1]), out)
 
     # ------------------------------------------------------------------ the kernel
+    def _inputs(self, acts, l):
+        """The columns feeding layer ``l``, each (m, 1, B) or (m, 1, 1): A[l] (a shortcut net's output layer also
+        takes the inputs x after its hidden units)."""
+        a = acts[l]
+        cols = [a[:, i, None, :] for i in range(a.shape[1])]
+        if isinstance(self.model, ShortcutMLP) and l == 1:
+            cols += [acts[0][:, i, None, :] for i in range(acts[0].shape[1])]
+        return cols
+
     def _forward(self, params):
         """``Z[l], A[l]``: (m, d_l, B); A[0] = x as (m, d_0, 1)."""
         x = self.data.x
-        a = x[:, :, None]
-        zs, acts = [], [a]
-        for layer, name in zip(params, self.model.layer_activations, strict=True):
+        zs, acts = [], [x[:, :, None]]
+        for l, (layer, name) in enumerate(zip(params, self.model.layer_activations, strict=True)):
             w = layer["W"]  # (d_in, d_out, B)
             z = layer["b"][None] if "b" in layer else 0.0
-            for i in range(w.shape[0]):  # Z[:, j] = sum_i A[:, i] W[i, j]: d_in multiply-adds over (m, d_out, B)
-                z = z + a[:, i, None, :] * w[i][None]
-            a = _ACTS[name][0](z)
+            for i, col in enumerate(self._inputs(acts, l)):  # Z[:, j] = sum_i A[:, i] W[i, j] over (m, d_out, B)
+                z = z + col * w[i][None]
             zs.append(z)
-            acts.append(a)
+            acts.append(_ACTS[name][0](z))
         return zs, acts
 
     def _loss_and_grads(self, params):
@@ -178,14 +219,14 @@ class FusedRun:
         for l in range(len(params) - 1, -1, -1):
             name = self.model.layer_activations[l]
             delta = g_a * _ACTS[name][1](zs[l], acts[l + 1])  # (m, d_out, B)
-            a_prev = acts[l]
             w = params[l]["W"]
-            g = {"W": jnp.stack([_sum(a_prev[:, i, None, :] * delta, 0) for i in range(w.shape[0])])}
+            g = {"W": jnp.stack([jnp.broadcast_to(_sum(col * delta, 0), delta.shape[1:])
+                                 for col in self._inputs(acts, l)])}
             if "b" in params[l]:
                 g["b"] = _sum(delta, 0)
             grads[l] = g
-            if l > 0:  # dJ/dA[l-1][:, i] = sum_j delta[:, j] W[i, j]
-                g_a = jnp.stack([_sum(delta * w[i][None], 1) for i in range(w.shape[0])], axis=1)
+            if l > 0:  # dJ/dA[l-1][:, i] = sum_j delta[:, j] W[i, j] (a shortcut's rows lead to x, not back)
+                g_a = jnp.stack([_sum(delta * w[i][None], 1) for i in range(acts[l].shape[1])], axis=1)
         return loss, tuple(grads), acts
 
     def _pinned_fraction(self, acts):
@@ -200,52 +241,113 @@ class FusedRun:
             total += a.shape[0] * a.shape[1]
         return pinned / total if total else jnp.zeros(acts[-1].shape[-1], jnp.float32)
 
+    def _correct(self, out):
+        """(m, B) booleans: example k classified right (threshold for one output, argmax for several)."""
+        y = self.data.y[:, :, None]
+        thr = self.config.threshold
+        if out.shape[1] == 1:
+            return (out[:, 0] >= thr) == (y[:, 0] >= thr)
+        return jnp.argmax(out, axis=1) == jnp.argmax(y, axis=1)
+
+    def _solved(self, out):
+        """(B,) training accuracy 1 (every example right), as unrolled ands over the m examples."""
+        c = self._correct(out)
+        s = c[0]
+        for k in range(1, c.shape[0]):
+            s = s & c[k]
+        return s
+
+    @staticmethod
+    def _weight_norms(params):
+        """(L, B): the Frobenius norm of each layer's W (make_run's ``history["weight_norm"]``)."""
+        return jnp.stack([jnp.sqrt(_sum(_sum(layer["W"] * layer["W"], 0), 0)) for layer in params])
+
     def _block(self, params0, lr, mu):
-        """One block: the whole scan of ``epochs`` updates for B restarts; returns (B,) outcomes. ``mu``: (B,)
-        momentum or None (plain gradient descent)."""
+        """One block: the whole scan of ``epochs`` updates for B restarts; returns (B,) outcomes (and the probes,
+        restart axis last). ``mu``: (B,) momentum or None (plain gradient descent)."""
         target = jnp.asarray(self.target_loss, lr.dtype)
         epochs = self.config.epochs
         nesterov = dict(self.config.optimizer_spec.static).get("nesterov", False)
+        probes = self.probes
+        inner = tuple(e for e in probes.epochs if e < epochs) if probes is not None else ()
+        never = outcomes_lib.NEVER
+
+        def first_hit(first, flag, t):
+            return jnp.where((first == never) & flag, t, first)
 
         def step(carry, t):
-            params, trace, first = carry
-            loss, grads, _ = self._loss_and_grads(params)
+            params, trace, first, rec = carry
+            loss, grads, acts = self._loss_and_grads(params)
             # loss is J(theta_t), the value make_run's history records after epoch t (t >= 1).
-            first = jnp.where((first == outcomes_lib.NEVER) & (t >= 1) & (loss <= target), t, first)
+            first = first_hit(first, (t >= 1) & (loss <= target), t)
+            if probes is not None:
+                solved = self._solved(acts[-1])
+                rec = dict(rec, first_solved=first_hit(rec["first_solved"], (t >= 1) & solved, t),
+                           first_solved_target=first_hit(rec["first_solved_target"],
+                                                         (t >= 1) & solved & (loss <= target), t))
+                if inner:  # the probe epochs: a scalar branch on t, so the norms cost nothing on other steps
+                    hit = jnp.any(t == jnp.asarray(inner))
+
+                    def take(r):
+                        now = {"loss_at": loss, "accuracy_at": jnp.mean(self._correct(acts[-1]).astype(loss.dtype),
+                                                                        axis=0),
+                               "weight_norm_at": self._weight_norms(params)}
+                        return {**r, **{k: jnp.stack([jnp.where(t == e, now[k], r[k][i])
+                                                      for i, e in enumerate(inner)]) for k in now}}
+
+                    rec = jax.lax.cond(hit, take, lambda r: r, rec)
             if mu is None:
                 params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
             else:  # optax.sgd(momentum=mu): v <- g + mu v; step along v (Nesterov: along g + mu v)
                 trace = jax.tree.map(lambda g, v: g + mu * v, grads, trace)
                 step_dir = jax.tree.map(lambda g, v: g + mu * v, grads, trace) if nesterov else trace
                 params = jax.tree.map(lambda p, u: p - lr * u, params, step_dir)
-            return (params, trace, first), None
+            return (params, trace, first, rec), None
 
-        first0 = jnp.full(lr.shape, outcomes_lib.NEVER, jnp.int32)
+        first0 = jnp.full(lr.shape, never, jnp.int32)
         trace0 = jax.tree.map(jnp.zeros_like, params0) if mu is not None else None
-        (params, _, first), _ = jax.lax.scan(step, (params0, trace0, first0), jnp.arange(epochs, dtype=jnp.int32),
-                                             unroll=self.unroll)
+        rec0 = {}
+        if probes is not None:
+            rec0 = {"first_solved": first0, "first_solved_target": first0}
+            if inner:
+                n_l = len(params0)
+                rec0.update(loss_at=jnp.zeros((len(inner),) + lr.shape, lr.dtype),
+                            accuracy_at=jnp.zeros((len(inner),) + lr.shape, lr.dtype),
+                            weight_norm_at=jnp.zeros((len(inner), n_l) + lr.shape, lr.dtype))
+        (params, _, first, rec), _ = jax.lax.scan(step, (params0, trace0, first0, rec0),
+                                                  jnp.arange(epochs, dtype=jnp.int32), unroll=self.unroll)
         loss, grads, acts = self._loss_and_grads(params)
         out = acts[-1]
-        first = jnp.where((first == outcomes_lib.NEVER) & (loss <= target), epochs, first)
+        first = jnp.where((first == never) & (loss <= target), epochs, first)
         grad_norm = jnp.sqrt(sum(jnp.sum(g * g, axis=tuple(range(g.ndim - 1))) for g in jax.tree.leaves(grads)))
-        y = self.data.y[:, :, None]
-        thr = self.config.threshold
-        if out.shape[1] == 1:
-            correct = (out[:, 0] >= thr) == (y[:, 0] >= thr)
-        else:
-            correct = jnp.argmax(out, axis=1) == jnp.argmax(y, axis=1)
-        accuracy = jnp.mean(correct.astype(jnp.float32), axis=0)
+        accuracy = jnp.mean(self._correct(out).astype(jnp.float32), axis=0)
         finite = jnp.isfinite(loss)
         for p in jax.tree.leaves(params):
             finite &= jnp.all(jnp.isfinite(p), axis=tuple(range(p.ndim - 1)))
         saturated = outcomes_lib.saturated(loss, grad_norm, self._pinned_fraction(acts), target, ~finite)
-        return {"final_loss": loss, "final_accuracy": accuracy, "final_grad_norm": grad_norm,
-                "steps_to_target": first, "diverged": ~finite, "saturated": saturated}
+        result = {"final_loss": loss, "final_accuracy": accuracy, "final_grad_norm": grad_norm,
+                  "steps_to_target": first, "diverged": ~finite, "saturated": saturated}
+        if probes is not None:
+            solved = self._solved(out)
+            result["first_solved"] = first_hit(rec["first_solved"], solved, epochs)
+            result["first_solved_target"] = first_hit(rec["first_solved_target"], solved & (loss <= target), epochs)
+            if probes.epochs:
+                last = {"loss_at": loss, "accuracy_at": accuracy.astype(loss.dtype),
+                        "weight_norm_at": self._weight_norms(params)}
+                for k, v in last.items():
+                    result[k] = jnp.stack([v if e == epochs else rec[k][inner.index(e)] for e in probes.epochs])
+            if probes.params:
+                result["params"], result["init_params"] = params, params0
+        return result
 
 
-def make_run(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig = train_lib.TrainConfig(),
-             target_loss: float = 1e-2, unroll: int | None = None, block_size: int = 512) -> FusedRun:
+def make_run(model: MLP | ShortcutMLP, data: train_lib.Data,
+             config: train_lib.TrainConfig = train_lib.TrainConfig(), target_loss: float = 1e-2,
+             unroll: int | None = None, block_size: int = 512, probes: Probes | None = None) -> FusedRun:
     """The fused run for ``model`` on ``data`` (raises ``ValueError`` naming what is unsupported).
+
+    ``probes``: what to record besides the final outcomes (:class:`Probes`; None: nothing, the program is the
+    one without probes).
 
     ``block_size``: restarts per block (the sweep's default for this run); ``unroll``: scan steps per loop
     iteration (None: 4 for networks of at most 16 parameters, else 1: unrolling a larger body costs more compile
@@ -264,4 +366,10 @@ def make_run(model: MLP, data: train_lib.Data, config: train_lib.TrainConfig = t
         unroll = 4 if model.num_params <= 16 else 1
     if not (isinstance(block_size, int) and block_size > 0):
         raise ValueError(f"block_size: expected a positive int, got {block_size!r}")
-    return FusedRun(model, data, config, float(target_loss), int(unroll), block_size)
+    if probes is not None:
+        if not isinstance(probes, Probes):
+            raise ValueError(f"probes: expected None or a fused.Probes, got {probes!r}")
+        late = [e for e in probes.epochs if e > config.epochs]
+        if late:
+            raise ValueError(f"probes: epochs {late} lie beyond the run's {config.epochs} epochs")
+    return FusedRun(model, data, config, float(target_loss), int(unroll), block_size, probes)

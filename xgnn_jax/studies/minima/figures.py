@@ -33,11 +33,10 @@ def heatmaps(out_dir, cells: dict, cfg, which: str = "solved_T") -> str:
             ax.set_yticks(range(len(cfg.init_ranges)), [f"{v:g}" for v in cfg.init_ranges])
             ax.set_xlabel("learning rate")
             ax.set_ylabel("init range r of U(-r, r)")
-            ax.set_title(f"{tag}, {opt}, T = {cells[tag]['_T']}", fontsize=8)
+            ax.set_title(f"{tag}, {opt}, T = {cells[tag]['_T']}, {c['n']} restarts per cell", fontsize=8)
     if im is not None:
         fig.colorbar(im, ax=axes, label="success rate at T (every output on the right side of 0.5)", shrink=0.6)
-    fig.suptitle(f"Success rate per cell, {cfg.restarts} restarts (XOR) / {cfg.other_restarts} (others); "
-                 "brackets: Wilson 95% interval", fontsize=9)
+    fig.suptitle("Success rate per cell; brackets: Wilson 95% interval", fontsize=9)
     return plotting.save(fig, out_dir / "heatmaps.png")
 
 

@@ -3,6 +3,7 @@ family over the grid ``init_ranges x learning rates`` (x momentum for GD), and t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -14,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from xgnn_jax import stats
-from xgnn_jax.engine import outcomes, restarts, train
+from xgnn_jax.engine import fused, outcomes, restarts, train
 
 FAMILIES = {"gd+momentum": ("gd", "momentum"), "sgd": ("sgd",), "adam": ("adam",)}
 
@@ -38,6 +39,37 @@ def outcome_fn(T: int, factor: int, loss_tol: float):
     return outcome
 
 
+def fused_outcome_fn(T: int, factor: int, loss_tol: float):
+    """The outcomes of :func:`outcome_fn` from the fused kernel's probes (:class:`xgnn_jax.engine.fused.Probes`
+    at epochs ``T, (factor - 1) T, factor T``, ``target_loss = loss_tol``): the same numbers without the history."""
+
+    def outcome(o: dict[str, Any]) -> dict[str, Any]:
+        ok_T, ok = o["accuracy_at"][0] >= 1.0, o["final_accuracy"] >= 1.0
+        wn = jnp.sum(o["weight_norm_at"], axis=-1)
+        return {"params": o["params"], "init_params": o["init_params"],
+                "solved_T": ok_T, "converged_T": ok_T & (o["loss_at"][0] <= loss_tol), "loss_T": o["loss_at"][0],
+                "solved": ok, "converged": ok & (o["final_loss"] <= loss_tol), "loss": o["final_loss"],
+                "first_solved": o["first_solved"], "first_converged": o["first_solved_target"],
+                "drop": 1.0 - o["final_loss"] / o["loss_at"][1],
+                "wnorm_T": wn[0], "wnorm": wn[2], "diverged": o["diverged"]}
+
+    return outcome
+
+
+def run_and_outcome(cfg, model, data, tc: train.TrainConfig, T: int):
+    """The run function of one family's sweep and its outcome function: the fused tiny-network kernel with probes
+    where it implements the configuration and the sweep runs on CPU (``execution`` ``"auto"`` or ``"fused"``),
+    else :func:`xgnn_jax.engine.train.make_run` with the history."""
+    f = cfg.heal_factor
+    fused_tc = dataclasses.replace(tc, record_grad_norm=True)  # the kernel measures the gradient norm anyway
+    if (cfg.execution == "fused" or (cfg.execution == "auto" and jax.default_backend() == "cpu")) \
+            and fused.unsupported_reason(model, train.Data(data.x, data.y), fused_tc) is None:
+        run = fused.make_run(model, train.Data(data.x, data.y), fused_tc, target_loss=cfg.loss_tol,
+                             probes=fused.Probes((T, (f - 1) * T, f * T), params=True))
+        return run, fused_outcome_fn(T, f, cfg.loss_tol), fused_tc
+    return train.make_run(model, train.Data(data.x, data.y), tc), outcome_fn(T, f, cfg.loss_tol), tc
+
+
 def _family(cfg, fam: str, epochs: int) -> tuple[train.TrainConfig, tuple[float, ...], tuple[float, ...]]:
     base = dict(epochs=epochs, loss="half_sse", reduction="sum", record_grad_norm=False)
     if fam == "gd+momentum":
@@ -57,22 +89,25 @@ def sweep_dir(out_dir: Path | None, name: str, identity: dict) -> Path | None:
 
 
 def family_sweeps(cfg, task, T: int, R: int, families: tuple[str, ...], *, out_dir: Path | None,
-                  progress: bool) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray], dict]:
-    """One restart sweep per optimizer family. Returns ``({optimizer: {outcome: (n_r, n_lr, R, ...)}}, {family:
-    learning rates}, {family: SweepResult})``."""
+                  progress: bool, optimizer_restarts: int | None = None
+                  ) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, np.ndarray], dict]:
+    """One restart sweep per optimizer family, ``R`` restarts per cell (``optimizer_restarts`` for the per-example
+    SGD and Adam families when given). Returns ``({optimizer: {outcome: (n_r, n_lr, R, ...)}}, {family: learning
+    rates}, {family: SweepResult})``."""
     out, lrs_of, results = {}, {}, {}
     model, data = task.model(), task.dataset()
-    outcome = outcome_fn(T, cfg.heal_factor, cfg.loss_tol)
+    R_gd = R
     for fam in families:
+        R = R_gd if fam == "gd+momentum" or not optimizer_restarts else optimizer_restarts
         tc, lrs, moms = _family(cfg, fam, cfg.heal_factor * T)
+        run_fn, outcome, tc = run_and_outcome(cfg, model, data, tc, T)
         # momentum is a hyperparameter of the momentum optimizer only (0: plain GD, in the same program)
         hp = restarts.grid(weight_scale=cfg.init_ranges, learning_rate=lrs, momentum=moms)
         hp["bias_scale"] = hp["weight_scale"]
         if fam != "gd+momentum":
             del hp["momentum"]
         identity = {"task": task.tag, "family": fam, "T": T, "loss_tol": cfg.loss_tol, "train": tc}
-        res = restarts.sweep(train.make_run(model, train.Data(data.x, data.y), tc), cfg.seed, R, hp,
-                             outcome=outcome, progress=progress, execution=cfg.execution,
+        res = restarts.sweep(run_fn, cfg.seed, R, hp, outcome=outcome, progress=progress, execution=cfg.execution,
                              memory_budget=int(cfg.memory_budget_gb * 2**30), config=identity,
                              out_dir=sweep_dir(out_dir, f"{task.tag}_{fam}", {"seed": cfg.seed, "R": R, **identity}))
         shape = (len(cfg.init_ranges), len(lrs), len(moms), R)
