@@ -28,12 +28,14 @@ def test_quick_run_verdicts_and_the_numbers_they_rest_on(quick, study_seed):
     cfg = minima.Config(seed=study_seed)
     verdicts = {v["claim"]: v for v in summary["verdicts"]}
     # At seeds 0-4 and both XLA optimisation levels: GD stops short depending on r, but at saddles / plateaus, not
-    # at strict local minima; per-example SGD from the failed end points never rescues them; no strategy is
+    # at strict local minima; whether per-example SGD rescues the failed end points cannot be told from the quick
+    # setting's few dozen (the full one: 0.7% [0.1%, 3.6%], below the 5% threshold); no strategy is
     # measurably cheaper than restarting (which ones it cannot separate from restarting moves with the seed).
     assert {k: v["verdict"] for k, v in verdicts.items()} == {
         "C17": CONDITIONAL, "C17.traps": FAILS, "C17.escape": HOLDS}
     assert verdicts["C17"]["facts"] == {"stops_short": True, "depends_on_init": True, "strict_minima_majority": False,
-                                        "ways_out_that_fail": ["SGD"]}
+                                        "ways_out_that_fail": [], "ways_out_undecided": ["SGD"]}
+    assert "inconclusive at this sample size whether SGD rescues" in verdicts["C17"]["conditions"]
     assert verdicts["C17.escape"]["facts"] == {"cheaper_than_restarting": []}
     for v in verdicts.values():
         for f in v["figures"]:

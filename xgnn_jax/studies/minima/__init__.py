@@ -105,6 +105,7 @@ class Config:
     ref_init_range: float = 2.0
     ref_lr: float = 2.0
     escape_budget: int = 1000  # full-batch evaluations per escape attempt
+    rescue_min: float = 0.05  # a way out rescues failed runs when its rescue rate is above this (95% interval)
     escape_attempts: int = 64  # attempts per strategy (from failed end points: cycling through the reference cell's)
     noise: float = 1.0  # sigma_0 of the decaying gradient noise
     sgd_lr: float = 2.0  # per-example SGD in the escape comparison
@@ -123,7 +124,7 @@ class Config:
 
     ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 38, "full": 540}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "heal_factor": (2, None), "optimizer_restarts": (0, None), "init_ranges": (1e-6, None), "ref_init_range": (1e-6, None),
+        "heal_factor": (2, None), "optimizer_restarts": (0, None), "rescue_min": (0, 1), "init_ranges": (1e-6, None), "ref_init_range": (1e-6, None),
         "grad_tol_sensitivity": (0, None), "refine_factor": (1, None), "basin_tol": (1e-9, None),
         "escape_budget": (1, None), "sa_step": (1e-9, None), "sa_t_start": (1e-12, None),
         "sa_t_end": (1e-12, None), "ga_population": (4, None), "ga_mutation": (0, None), "best_of_ks": (1, None),

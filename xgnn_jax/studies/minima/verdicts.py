@@ -198,13 +198,17 @@ def _main_measured(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict) -> s
 
 def main_verdict(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict, figures: list[str]) -> Verdict:
     """C17: GD stops short (failures at 4T with an interval above 0) depending on r; conditional unless the stops
-    are mostly strict minima and every named way out rescues failed runs. Independent restarts succeed with
+    are mostly strict minima and every named way out rescues failed runs (its rescue rate's Wilson interval above
+    ``rescue_min``; wholly below: it fails; straddling: undecided, said in the conditions). Independent restarts succeed with
     ``1 - (1 - p)^k``, so they rescue as soon as one restart succeeds with a rate whose interval excludes 0."""
     rows = {(r["strategy"], r["start"]): r for r in esc["rows"]}
     sa_f, sgd_f = rows.get(("simulated annealing", "failed")), rows.get(("per-example SGD", "failed"))
     stops, f4 = bool(rc["fail_4T"]["lo"] > 0), rc["fail_4T"]
-    ways_work = {"restarts": bool(f4["hi"] < 1), "simulated annealing": bool(sa_f and sa_f["lo"] > 0),
-                 "SGD": bool(sgd_f and sgd_f["lo"] > 0)}
+    # A way out rescues when its rescue rate's interval lies above rescue_min, fails when wholly below it, and is
+    # undecided when the interval straddles it (a rare rescue, ~1%, needs hundreds of distinct failed points).
+    ways_work = {"restarts": bool(f4["hi"] < 1),
+                 **{name: (stats.decide((r["lo"], r["hi"]), cfg.rescue_min) if r else False)
+                    for name, r in (("simulated annealing", sa_f), ("SGD", sgd_f))}}
     refined = tr["refined"]
     cond_parts = []
     if not tr["majority"]:
@@ -215,17 +219,24 @@ def main_verdict(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict, figure
             + (f", and further descent lets |theta| grow (median +{refined['theta_norm_growth_median']:.2f} over "
                f"{refined['steps']} steps): minima at infinity in the sense of the literature"
                if refined and refined["theta_norm_growth_median"] > 0 else ""))
-    failing = [k for k, v in ways_work.items() if not v]
+    failing = [k for k, v in ways_work.items() if v is False]
+    undecided = [k for k, v in ways_work.items() if v is None]
     if failing:
         cond_parts.append("not every named way out rescues failed runs here: " + ", ".join(failing)
-                          + " did not (from the failed end points, on equal compute)")
+                          + f" did not (rescue rate below {100 * cfg.rescue_min:g}% with 95% confidence, from the "
+                          "failed end points, on equal compute)")
+    if undecided:
+        cond_parts.append("inconclusive at this sample size whether " + ", ".join(undecided) + " rescues failed "
+                          f"runs (its rescue rate's interval contains the {100 * cfg.rescue_min:g}% threshold)")
     ok = stops and rc["strong_init"]
-    conditional = not (tr["majority"] and all(ways_work.values()))
+    conditional = not (tr["majority"] and all(v is True for v in ways_work.values()))
     if ok:
         answer = (f"Yes: {100 * f4['rate']:.0f}% of the reference runs stay stuck even after {cfg.heal_factor}T and "
-                  "success depends on the initial range; " + ("restarts get out, but " + ", ".join(failing)
-                                                              + " did not" if failing else "every named way out "
-                                                              "rescues failed runs") + ".")
+                  "success depends on the initial range; " + (("restarts get out, but " + ", ".join(failing)
+                                                               + " did not") if failing else
+                                                              "every named way out that could be decided rescues "
+                                                              "failed runs" if undecided else
+                                                              "every named way out rescues failed runs") + ".")
     else:
         answer = "No: gradient descent does not measurably stop short depending on the initial parameters here."
     numbers = (Number(f"failed at {cfg.heal_factor}T (reference cell)", float(f4["rate"]), float(f4["lo"]),
@@ -241,7 +252,8 @@ def main_verdict(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict, figure
                 f"U(-r, r), r in {list(cfg.init_ranges)}, {cfg.restarts} restarts per cell, T = {cfg.epochs}",
         figures=figures, answer=answer, numbers=numbers,
         facts={"stops_short": stops, "depends_on_init": bool(rc["strong_init"]),
-               "strict_minima_majority": tr["majority"], "ways_out_that_fail": failing})
+               "strict_minima_majority": tr["majority"], "ways_out_that_fail": failing,
+               "ways_out_undecided": undecided})
 
 
 def escape_verdict(cfg, esc: dict, figures: list[str]) -> Verdict:
