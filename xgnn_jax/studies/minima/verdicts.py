@@ -199,8 +199,9 @@ def _main_measured(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict) -> s
 def main_verdict(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict, figures: list[str]) -> Verdict:
     """C17: GD stops short (failures at 4T with an interval above 0) depending on r; conditional unless the stops
     are mostly strict minima and every named way out rescues failed runs (its rescue rate's Wilson interval above
-    ``rescue_min``; wholly below: it fails; straddling: undecided, said in the conditions). Independent restarts succeed with
-    ``1 - (1 - p)^k``, so they rescue as soon as one restart succeeds with a rate whose interval excludes 0."""
+    ``rescue_min``; wholly below: it fails; straddling: undecided, said in the conditions). Independent restarts
+    succeed with ``1 - (1 - p)^k``, so they rescue as soon as one restart succeeds with a rate whose interval
+    excludes 0."""
     rows = {(r["strategy"], r["start"]): r for r in esc["rows"]}
     sa_f, sgd_f = rows.get(("simulated annealing", "failed")), rows.get(("per-example SGD", "failed"))
     stops, f4 = bool(rc["fail_4T"]["lo"] > 0), rc["fail_4T"]
@@ -249,7 +250,9 @@ def main_verdict(cfg, rc: dict, tr: dict, an: dict, esc: dict, bok: dict, figure
         "restarts, simulated annealing and SGD get out?", _main_measured(cfg, rc, tr, an, esc, bok),
         conditional=conditional and ok, conditions="; ".join(cond_parts),
         setting=f"XOR {', '.join(cfg.networks)} sigmoid nets, E = 1/2 sum of squares over the 4 patterns, init "
-                f"U(-r, r), r in {list(cfg.init_ranges)}, {cfg.restarts} restarts per cell, T = {cfg.epochs}",
+                f"U(-r, r), r in {list(cfg.init_ranges)}, {cfg.restarts} restarts per cell"
+                + (f" ({cfg.optimizer_restarts} per SGD / Adam cell)"
+                   if cfg.optimizer_restarts and cfg.all_optimizer_networks else "") + f", T = {cfg.epochs}",
         figures=figures, answer=answer, numbers=numbers,
         facts={"stops_short": stops, "depends_on_init": bool(rc["strong_init"]),
                "strict_minima_majority": tr["majority"], "ways_out_that_fail": failing,
