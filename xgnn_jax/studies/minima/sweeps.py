@@ -60,14 +60,14 @@ def run_and_outcome(cfg, model, data, tc: train.TrainConfig, T: int):
     """The run function of one family's sweep and its outcome function: the fused tiny-network kernel with probes
     where it implements the configuration and the sweep runs on CPU (``execution`` ``"auto"`` or ``"fused"``),
     else :func:`xgnn_jax.engine.train.make_run` with the history."""
-    f = cfg.heal_factor
+    f, d = cfg.heal_factor, train.Data(data.x, data.y)
     fused_tc = dataclasses.replace(tc, record_grad_norm=True)  # the kernel measures the gradient norm anyway
     if (cfg.execution == "fused" or (cfg.execution == "auto" and jax.default_backend() == "cpu")) \
-            and fused.unsupported_reason(model, train.Data(data.x, data.y), fused_tc) is None:
-        run = fused.make_run(model, train.Data(data.x, data.y), fused_tc, target_loss=cfg.loss_tol,
+            and fused.unsupported_reason(model, d, fused_tc) is None:
+        run = fused.make_run(model, d, fused_tc, target_loss=cfg.loss_tol,
                              probes=fused.Probes((T, (f - 1) * T, f * T), params=True))
         return run, fused_outcome_fn(T, f, cfg.loss_tol), fused_tc
-    return train.make_run(model, train.Data(data.x, data.y), tc), outcome_fn(T, f, cfg.loss_tol), tc
+    return train.make_run(model, d, tc), outcome_fn(T, f, cfg.loss_tol), tc
 
 
 def _family(cfg, fam: str, epochs: int) -> tuple[train.TrainConfig, tuple[float, ...], tuple[float, ...]]:
@@ -96,9 +96,8 @@ def family_sweeps(cfg, task, T: int, R: int, families: tuple[str, ...], *, out_d
     rates}, {family: SweepResult})``."""
     out, lrs_of, results = {}, {}, {}
     model, data = task.model(), task.dataset()
-    R_gd = R
     for fam in families:
-        R = R_gd if fam == "gd+momentum" or not optimizer_restarts else optimizer_restarts
+        n = R if fam == "gd+momentum" or not optimizer_restarts else optimizer_restarts
         tc, lrs, moms = _family(cfg, fam, cfg.heal_factor * T)
         run_fn, outcome, tc = run_and_outcome(cfg, model, data, tc, T)
         # momentum is a hyperparameter of the momentum optimizer only (0: plain GD, in the same program)
@@ -107,10 +106,10 @@ def family_sweeps(cfg, task, T: int, R: int, families: tuple[str, ...], *, out_d
         if fam != "gd+momentum":
             del hp["momentum"]
         identity = {"task": task.tag, "family": fam, "T": T, "loss_tol": cfg.loss_tol, "train": tc}
-        res = restarts.sweep(run_fn, cfg.seed, R, hp, outcome=outcome, progress=progress, execution=cfg.execution,
+        res = restarts.sweep(run_fn, cfg.seed, n, hp, outcome=outcome, progress=progress, execution=cfg.execution,
                              memory_budget=int(cfg.memory_budget_gb * 2**30), config=identity,
-                             out_dir=sweep_dir(out_dir, f"{task.tag}_{fam}", {"seed": cfg.seed, "R": R, **identity}))
-        shape = (len(cfg.init_ranges), len(lrs), len(moms), R)
+                             out_dir=sweep_dir(out_dir, f"{task.tag}_{fam}", {"seed": cfg.seed, "R": n, **identity}))
+        shape = (len(cfg.init_ranges), len(lrs), len(moms), n)
         o = jax.tree.map(lambda a, shape=shape: np.asarray(a).reshape(shape + np.shape(a)[2:]), res.outcomes)
         o["diverged"] = np.asarray(res.diverged).reshape(shape)
         for k, opt in enumerate(FAMILIES[fam]):
