@@ -175,7 +175,7 @@ def test_fused_kernel_matches_make_run(model, reduction):
 def test_fused_kernel_rejects_what_it_cannot_do():
     data = train.Data(X_XOR, Y_XOR)
     with pytest.raises(ValueError, match="mode"):
-        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(mode="sgd"), fused=True)
+        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(mode="minibatch", batch_size=2), fused=True)
     with pytest.raises(ValueError, match="optimizer"):
         restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="adam"), fused=True)
     # without fused=True it falls back to make_run

@@ -1,3 +1,5 @@
+import dataclasses
+
 import chex
 import jax
 import jax.numpy as jnp
@@ -473,6 +475,52 @@ def test_fused_probes_give_what_the_history_holds(model, optimizer, hp):
     assert np.abs(out["first_solved_target"] - at_target).max() <= 1
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), out["params"], res.params)
     jax.tree.map(np.testing.assert_array_equal, out["init_params"], res.init_params)
+
+
+@pytest.mark.parametrize("m", [1, 2, 4, 17, 256])
+def test_fused_permutation_ranks_are_jax_permutations(m):
+    # The kernel's sort-free permutation must be JAX's, element for element (a JAX release that changes its
+    # shuffle fails here, not silently in a study).
+    from xgnn_jax.engine import fused
+
+    keys = jax.random.split(jax.random.key(m), 64)
+    ranks = np.asarray(fused.permutation_ranks(keys, m))  # (m, B)
+    perms = np.asarray(jax.vmap(lambda k: jax.random.permutation(k, m))(keys))  # (B, m)
+    for b in range(64):
+        np.testing.assert_array_equal(perms[b][ranks[:, b]], np.arange(m))
+    with pytest.raises(ValueError, match="m: expected"):
+        fused.permutation_ranks(keys, fused.MAX_EXAMPLES + 1)
+
+
+@pytest.mark.parametrize("model", [MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)"),
+                                   ShortcutMLP()])
+@pytest.mark.parametrize("optimizer, hp, reduction, shuffle", [
+    ("sgd", {"lr": 1.0}, "sum", True), ("momentum", {"lr": 0.5, "momentum": 0.8}, "mean", True),
+    ("sgd", {"lr": 1.0}, "mean", False)])
+def test_fused_per_example_sgd_follows_make_run(model, optimizer, hp, reduction, shuffle):
+    # Standard BP in the kernel: each restart's own order per epoch, drawn as make_run draws it, one update per
+    # example at scale 1 whatever the reduction; the epoch-end values and the parameters follow make_run's.
+    from xgnn_jax.engine import fused
+
+    cfg = train.TrainConfig(epochs=200, mode="sgd", optimizer=optimizer, loss="half_sse", reduction=reduction,
+                            shuffle=shuffle)
+    keys = jax.random.split(jax.random.key(7), 16)
+    res = jax.vmap(lambda k: train.make_run(model, XOR, cfg)(k, hp))(keys)
+    probes = fused.Probes((1, 50, 200), params=True)
+    out = fused.make_run(model, XOR, cfg, target_loss=0.05, probes=probes).batched(
+        keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+    h = res.history
+    for i, e in enumerate(probes.epochs):
+        np.testing.assert_allclose(out["loss_at"][:, i], h["loss"][:, e - 1], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(out["final_loss"], res.final_loss, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(out["final_grad_norm"], res.final_grad_norm, rtol=1e-3, atol=1e-5)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), out["params"], res.params)
+    assert float(jnp.std(res.final_loss)) > 1e-3  # the restarts differ
+    if shuffle:  # the order matters: the stored order gives other results
+        fixed = dataclasses.replace(cfg, shuffle=False)
+        other = fused.make_run(model, XOR, fixed, target_loss=0.05).batched(
+            keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+        assert np.abs(np.asarray(other["final_loss"]) - np.asarray(out["final_loss"])).max() > 1e-4
 
 
 def test_fused_probes_are_checked():

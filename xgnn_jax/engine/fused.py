@@ -8,7 +8,10 @@ restarts), and runs a whole ``lax.scan`` over all epochs for a block of ``B`` re
 then the next block (``lax.map`` over blocks). It computes what :func:`xgnn_jax.engine.train.make_run` computes, for:
 
 * ``mode="full_batch"`` (accumulated BP), ``loss="half_sse"`` with ``reduction`` ``"mean"`` (the book's
-  ``E = (1/m) sum_k E_k``, eq. 5.16) or ``"sum"``;
+  ``E = (1/m) sum_k E_k``, eq. 5.16) or ``"sum"``; or ``mode="sgd"`` (standard BP: ``m`` updates per epoch, one
+  per example, on ``E_k = 1/2 |y_hat_k - y_k|^2``, eq. 5.4, in a fresh random order each epoch drawn exactly as
+  ``make_run`` draws it, ``permutation(split(k_order, epochs)[e], m)``, or the stored order with
+  ``shuffle=False``);
 * plain gradient descent ``w <- w - eta g`` (``optimizer="sgd"`` or ``optax.sgd``) or heavy-ball momentum
   (``"momentum"``, ``"nesterov"``, or ``optax.sgd`` given a ``momentum`` hyperparameter), in optax's form:
   ``v <- g + mu v``, ``w <- w - eta v`` (Nesterov: ``w <- w - eta (g + mu v)``), ``v = 0`` at the start;
@@ -71,6 +74,24 @@ def _sum(a: Array, axis: int) -> Array:
     return out
 
 
+def permutation_ranks(keys: Array, m: int) -> Array:
+    """``(m, B)`` int32: ``ranks[i, b]`` is the position of example ``i`` in ``jax.random.permutation(keys[b], m)``.
+
+    The same permutation as JAX's (for ``m <= MAX_EXAMPLES``, one round of its sort-based shuffle: the stable
+    order of ``bits(split(key)[1], (m,))``), without the sort: a rank is the number of keys below it, ties broken by
+    index as a stable sort breaks them. XLA's CPU sort of many short rows cost about ten times the updates of a
+    tiny network's epoch; these ``m^2`` comparisons are elementwise over the restarts.
+    """
+    if not 1 <= m <= MAX_EXAMPLES:
+        raise ValueError(f"m: expected 1..{MAX_EXAMPLES} examples, got {m}")
+    if m == 1:  # JAX's shuffle does no round for one element
+        return jnp.zeros((1,) + keys.shape, jnp.int32)
+    u = jax.vmap(lambda k: jax.random.bits(jax.random.split(k)[1], (m,), jnp.uint32))(keys).T  # (m, B)
+    below = u[None, :, :] < u[:, None, :]  # [i, k]: key k sorts before key i
+    tie_first = (u[None, :, :] == u[:, None, :]) & (jnp.arange(m)[None, :] < jnp.arange(m)[:, None])[:, :, None]
+    return jnp.sum((below | tie_first).astype(jnp.int32), axis=1)
+
+
 @dataclasses.dataclass(frozen=True)
 class Probes:
     """What a fused run records besides its final outcomes: history values at chosen epochs, first epochs.
@@ -120,8 +141,8 @@ def unsupported_reason(model, data: train_lib.Data, config: train_lib.TrainConfi
         return "a validation set or early stopping (the fused kernel trains on the training set only)"
     if not config.record_grad_norm:
         return "record_grad_norm=False (the fused kernel always measures the gradient norm)"
-    if config.mode != "full_batch":
-        return f"mode {config.mode!r} (the fused kernel does full-batch GD only)"
+    if config.mode not in ("full_batch", "sgd"):
+        return f"mode {config.mode!r} (the fused kernel does full-batch and per-example updates only)"
     reason = _optimizer_reason(config.optimizer_spec)
     if reason is not None:
         return reason
@@ -168,7 +189,7 @@ class FusedRun:
         full = train_lib._resolve_hparams(self.config, hp)
         names = ("learning_rate", "weight_scale", "bias_scale") + (("momentum",) if "momentum" in full else ())
         per = {k: jnp.broadcast_to(jnp.asarray(full[k], x.dtype), (c,)) for k in names}
-        k_init = jax.vmap(lambda k: jax.random.split(k)[0])(keys)
+        k_init, k_order = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
         params0 = jax.vmap(lambda k, ws, bs: self.model.init(k, ws, bs, dtype=x.dtype))(
             k_init, per["weight_scale"], per["bias_scale"])
         nb = c // block
@@ -180,7 +201,8 @@ class FusedRun:
         blocks = jax.tree.map(to_blocks, params0)
         lr = per["learning_rate"].reshape(nb, block)
         mu = per["momentum"].reshape(nb, block) if "momentum" in per else None
-        out = jax.lax.map(lambda a: self._block(*a), (blocks, lr, mu))
+        k_order = k_order.reshape(nb, block) if self.config.mode == "sgd" and self.config.shuffle else None
+        out = jax.lax.map(lambda a: self._block(*a), (blocks, lr, mu, k_order))
         # (nb, ..., B) -> (c, ...): restart axis back in front
         return jax.tree.map(lambda a: jnp.moveaxis(a, -1, 1).reshape((c,) + a.shape[1:-1]), out)
 
@@ -194,10 +216,9 @@ class FusedRun:
             cols += [acts[0][:, i, None, :] for i in range(acts[0].shape[1])]
         return cols
 
-    def _forward(self, params):
-        """``Z[l], A[l]``: (m, d_l, B); A[0] = x as (m, d_0, 1)."""
-        x = self.data.x
-        zs, acts = [], [x[:, :, None]]
+    def _forward(self, params, x0=None):
+        """``Z[l], A[l]``: (n, d_l, B); A[0] = ``x0``, by default the training inputs as (m, d_0, 1)."""
+        zs, acts = [], [self.data.x[:, :, None] if x0 is None else x0]
         for l, (layer, name) in enumerate(zip(params, self.model.layer_activations, strict=True)):
             w = layer["W"]  # (d_in, d_out, B)
             z = layer["b"][None] if "b" in layer else 0.0
@@ -207,11 +228,16 @@ class FusedRun:
             acts.append(_ACTS[name][0](z))
         return zs, acts
 
-    def _loss_and_grads(self, params):
-        y = self.data.y[:, :, None]
-        m = self.data.x.shape[0]
-        scale = 1.0 / m if (self.config.reduction or "mean") == "mean" else 1.0
-        zs, acts = self._forward(params)
+    def _loss_and_grads(self, params, x0=None, y0=None):
+        """``(J, dJ/dparams, A)`` on the whole training set, or on the examples ``x0: (n, d_0, B)``, ``y0: (n, d_L,
+        B)`` with scale 1 (one example's ``E_k``: the mean and the sum of a batch of one agree)."""
+        if x0 is None:
+            y = self.data.y[:, :, None]
+            m = self.data.x.shape[0]
+            scale = 1.0 / m if (self.config.reduction or "mean") == "mean" else 1.0
+        else:
+            y, scale = y0, 1.0
+        zs, acts = self._forward(params, x0)
         err = acts[-1] - y
         loss = scale * 0.5 * _sum(_sum(err * err, 0), 0)  # (B,)
         g_a = scale * err
@@ -228,6 +254,40 @@ class FusedRun:
             if l > 0:  # dJ/dA[l-1][:, i] = sum_j delta[:, j] W[i, j] (a shortcut's rows lead to x, not back)
                 g_a = jnp.stack([_sum(delta * w[i][None], 1) for i in range(acts[l].shape[1])], axis=1)
         return loss, tuple(grads), acts
+
+    def _example(self, ranks, j):
+        """``(x0, y0)``: (1, d, B), for each restart b the example ``k`` with ``ranks[k, b] == j`` (the ``j``-th of
+        its epoch's order), chosen by ``m`` elementwise selects (cheaper on CPU than a gather of a few values)."""
+        x, y = self.data.x, self.data.y
+        xs, ys = jnp.zeros(x.shape[1:] + ranks.shape[1:], x.dtype), jnp.zeros(y.shape[1:] + ranks.shape[1:], y.dtype)
+        for k in range(x.shape[0]):
+            hit = ranks[k] == j
+            xs, ys = jnp.where(hit, x[k][:, None], xs), jnp.where(hit, y[k][:, None], ys)
+        return xs[None], ys[None]
+
+    def _update(self, params, trace, grads, lr, mu):
+        """One optax.sgd update: ``w <- w - eta g``, or with momentum ``v <- g + mu v``, ``w <- w - eta v``
+        (Nesterov: along ``g + mu v``)."""
+        if mu is None:
+            return jax.tree.map(lambda p, g: p - lr * g, params, grads), trace
+        nesterov = dict(self.config.optimizer_spec.static).get("nesterov", False)
+        trace = jax.tree.map(lambda g, v: g + mu * v, grads, trace)
+        step_dir = jax.tree.map(lambda g, v: g + mu * v, grads, trace) if nesterov else trace
+        return jax.tree.map(lambda p, u: p - lr * u, params, step_dir), trace
+
+    def _per_example_epoch(self, params, trace, ranks, lr, mu):
+        """Standard BP's epoch: ``m`` updates, update ``j`` on the example of rank ``j`` (ranks (m, B) int32, or
+        (m, 1) when every restart visits the stored order)."""
+
+        def one(carry, j):
+            x0, y0 = self._example(ranks, j)
+            _, grads, _ = self._loss_and_grads(carry[0], x0, y0)
+            return self._update(*carry, grads, lr, mu), None
+
+        m = self.data.x.shape[0]
+        (params, trace), _ = jax.lax.scan(one, (params, trace), jnp.arange(m, dtype=jnp.int32),
+                                          unroll=min(m, self.unroll * 2))
+        return params, trace
 
     def _pinned_fraction(self, acts):
         """(B,) fraction of sigmoid/tanh activations pinned at an asymptote (as :func:`model_lib.pinned_fraction`)."""
@@ -262,12 +322,14 @@ class FusedRun:
         """(L, B): the Frobenius norm of each layer's W (make_run's ``history["weight_norm"]``)."""
         return jnp.stack([jnp.sqrt(_sum(_sum(layer["W"] * layer["W"], 0), 0)) for layer in params])
 
-    def _block(self, params0, lr, mu):
-        """One block: the whole scan of ``epochs`` updates for B restarts; returns (B,) outcomes (and the probes,
-        restart axis last). ``mu``: (B,) momentum or None (plain gradient descent)."""
+    def _block(self, params0, lr, mu, k_order):
+        """One block: the whole scan of ``epochs`` epochs for B restarts; returns (B,) outcomes (and the probes,
+        restart axis last). ``mu``: (B,) momentum or None (plain gradient descent); ``k_order``: (B,) keys of the
+        per-example orders (None: full batch, or the stored order)."""
         target = jnp.asarray(self.target_loss, lr.dtype)
         epochs = self.config.epochs
-        nesterov = dict(self.config.optimizer_spec.static).get("nesterov", False)
+        per_example = self.config.mode == "sgd"
+        m = self.data.x.shape[0]
         probes = self.probes
         inner = tuple(e for e in probes.epochs if e < epochs) if probes is not None else ()
         never = outcomes_lib.NEVER
@@ -275,8 +337,10 @@ class FusedRun:
         def first_hit(first, flag, t):
             return jnp.where((first == never) & flag, t, first)
 
-        def step(carry, t):
+        def step(carry, xs):
+            t, k_epoch = xs
             params, trace, first, rec = carry
+            # Per example, only J and A are used here (the gradient below is left out of the program by XLA).
             loss, grads, acts = self._loss_and_grads(params)
             # loss is J(theta_t), the value make_run's history records after epoch t (t >= 1).
             first = first_hit(first, (t >= 1) & (loss <= target), t)
@@ -296,12 +360,11 @@ class FusedRun:
                                                       for i, e in enumerate(inner)]) for k in now}}
 
                     rec = jax.lax.cond(hit, take, lambda r: r, rec)
-            if mu is None:
-                params = jax.tree.map(lambda p, g: p - lr * g, params, grads)
-            else:  # optax.sgd(momentum=mu): v <- g + mu v; step along v (Nesterov: along g + mu v)
-                trace = jax.tree.map(lambda g, v: g + mu * v, grads, trace)
-                step_dir = jax.tree.map(lambda g, v: g + mu * v, grads, trace) if nesterov else trace
-                params = jax.tree.map(lambda p, u: p - lr * u, params, step_dir)
+            if not per_example:
+                params, trace = self._update(params, trace, grads, lr, mu)
+            else:
+                ranks = jnp.arange(m, dtype=jnp.int32)[:, None] if k_epoch is None else permutation_ranks(k_epoch, m)
+                params, trace = self._per_example_epoch(params, trace, ranks, lr, mu)
             return (params, trace, first, rec), None
 
         first0 = jnp.full(lr.shape, never, jnp.int32)
@@ -314,8 +377,12 @@ class FusedRun:
                 rec0.update(loss_at=jnp.zeros((len(inner),) + lr.shape, lr.dtype),
                             accuracy_at=jnp.zeros((len(inner),) + lr.shape, lr.dtype),
                             weight_norm_at=jnp.zeros((len(inner), n_l) + lr.shape, lr.dtype))
+        # Epoch e (0-based) of a restart shuffles with split(k_order, epochs)[e], as make_run does.
+        k_epochs = None if k_order is None else jnp.swapaxes(
+            jax.vmap(lambda k: jax.random.split(k, epochs))(k_order), 0, 1)  # (epochs, B)
         (params, _, first, rec), _ = jax.lax.scan(step, (params0, trace0, first0, rec0),
-                                                  jnp.arange(epochs, dtype=jnp.int32), unroll=self.unroll)
+                                                  (jnp.arange(epochs, dtype=jnp.int32), k_epochs),
+                                                  unroll=1 if per_example else self.unroll)
         loss, grads, acts = self._loss_and_grads(params)
         out = acts[-1]
         first = jnp.where((first == never) & (loss <= target), epochs, first)
