@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -328,3 +330,29 @@ def test_a_studys_sweeps_resume_after_an_interruption_and_carry_over_to_a_rerun(
     assert results.check_folder(tmp_path / "sweeping") == [] and results.check_folder(first) == []
     run_study(SWEEPING, TinyConfig(lr=1.0), results_root=tmp_path, progress=False)
     assert SEEN[-1] == ([], [0, 1])  # another config starts afresh
+
+
+def test_the_command_line_gives_jax_one_cpu_device_per_core_unless_told_otherwise(monkeypatch):
+    # Sweeps shard over devices: with one CPU device the second core idles (measured 2x on fused sweeps).
+    import subprocess
+
+    from xgnn_jax import provenance
+
+    code = ("from xgnn_jax import provenance; n = provenance.use_cpu_cores(); import jax; "
+            "print(n, jax.device_count(), provenance.usable_cores())")
+    root = Path(__file__).resolve().parents[1]
+    env = {k: v for k, v in os.environ.items() if k != "XGNN_CPU_DEVICES"}
+    env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace("--xla_force_host_platform_device_count", "--x")
+    for extra, expect in (({}, None), ({"XGNN_CPU_DEVICES": "3"}, (3, 3))):
+        r = subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, **extra}, capture_output=True,
+                           text=True, timeout=120)
+        assert r.returncode == 0, r.stderr[-2000:]
+        n, count, cores = map(int, r.stdout.split())
+        assert (n, count) == (expect or (cores, cores))
+    # a device count set in XLA_FLAGS wins
+    r = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120,
+                       env={**env, "XGNN_CPU_DEVICES": "3", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    assert r.returncode == 0 and r.stdout.split()[:2] == ["None", "2"], r.stderr[-2000:]
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(SystemExit, match="XGNN_CPU_DEVICES"):
+            provenance.use_cpu_cores(bad)

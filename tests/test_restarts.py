@@ -372,6 +372,19 @@ def test_fused_kernel_is_not_used_for_what_it_does_not_implement():
         assert not hasattr(restarts.outcome_run(MLP((2, 2, 1)), data, cfg), "batched")
 
 
+def test_a_sweep_resumes_in_the_chunking_it_was_started_with(tmp_path):
+    # The automatic chunk size depends on the device count and the memory budget; the chunk size is part of the
+    # sweep's identity, so a resumed session must take the folder's, not refuse the folder or mix two layouts.
+    kw = {"execution": "vmap", "config": {"what": "tiny_run"}, "progress": False}
+    first = restarts.sweep(tiny_run, 5, 17, HP, chunk_size=4, out_dir=tmp_path / "s", **kw)
+    assert first.chunk_size == 4 and len(first.computed_chunks) > 1
+    again = restarts.sweep(tiny_run, 5, 17, HP, out_dir=tmp_path / "s", **kw)
+    assert again.chunk_size == 4 and again.computed_chunks == [] and again.loaded_chunks == first.computed_chunks
+    jax.tree.map(np.testing.assert_array_equal, again.outcomes, first.outcomes)
+    with pytest.raises(ValueError, match="chunk_size"):  # an explicit other size is still another sweep
+        restarts.sweep(tiny_run, 5, 17, HP, chunk_size=8, out_dir=tmp_path / "s", **kw)
+
+
 def test_map_over_runs_a_function_per_row_of_data_through_the_sweep(tmp_path):
     x = np.arange(12.0, dtype=np.float32).reshape(4, 3)
 

@@ -35,6 +35,39 @@ def git_state() -> dict[str, Any]:
         return {"git_commit": None, "git_dirty": None}
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one, else ``os.cpu_count()``)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def use_cpu_cores(requested: str | None = None) -> int | None:
+    """Give JAX one CPU device per usable core (``requested``: a count from ``XGNN_CPU_DEVICES``, default all).
+
+    A sweep shards its chunks over the devices, and a fused or small-network program runs on one thread per device,
+    so with a single CPU device the second core idles through every sweep. Must run before JAX starts its CPU
+    backend; it does nothing when XLA_FLAGS already sets ``--xla_force_host_platform_device_count`` or the backend
+    is up (a library caller keeps its own setting). Returns the count set, or None. Results stay within tolerance
+    of a one-device run: each restart is computed on one device, only chunk layouts change (docs/restarts.md).
+    """
+    import jax
+    from jax._src import xla_bridge
+
+    text = os.environ.get("XGNN_CPU_DEVICES", "") if requested is None else requested
+    try:
+        n = int(text) if text.strip() else usable_cores()
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise SystemExit(f"XGNN_CPU_DEVICES: expected a positive number of CPU devices, got {text!r}")
+    if "xla_force_host_platform_device_count" in os.environ.get("XLA_FLAGS", "") or xla_bridge.backends_are_initialized():
+        return None
+    jax.config.update("jax_num_cpu_devices", n)
+    return n
+
+
 def environment() -> dict[str, Any]:
     """Device count and kind, x64 flag, PRNG implementation, host: what bit-level results depend on."""
     import jax

@@ -852,7 +852,9 @@ def sweep(
       target_loss: the loss that ``steps_to_target`` counts epochs to (None: 1e-2); only for the standard
         outcomes of a TrainResult (it raises with an ``outcome`` callable or an already-reduced run function).
       chunk_size: runs per compiled chunk (a multiple of the device count, and of the block size for blocked and
-        fused executions); None: the largest within ``memory_budget`` bytes (:func:`choose_chunk_size`).
+        fused executions); None: the largest within ``memory_budget`` bytes (:func:`choose_chunk_size`), or, when
+        ``out_dir`` already holds this sweep, the chunk size it was started with (if the device count divides it),
+        so a sweep interrupted under another device count or budget resumes instead of being refused.
       execution: ``"auto"``, ``"vmap"``, ``"blocked"``, ``"map"`` or ``"fused"`` (module docstring).
       block_size: restarts per block for ``"blocked"`` (default 128) and ``"fused"`` (default: the fused run's
         own, 512; on an accelerator the whole per-device slice); fewer when there are fewer runs.
@@ -875,6 +877,12 @@ def sweep(
     _check_sweep_args(run_fn, seed, n_restarts, chunk_size, block_size, execution, memory_budget)
     plan = _make_plan(run_fn, n_restarts, hparams, outcome, target_loss, chunk_size, memory_budget, execution,
                       block_size, devices)
+    on_disk = _folder_chunk_size(out_dir) if chunk_size is None else None
+    if on_disk is not None and on_disk != plan.chunk and on_disk % len(plan.devs) == 0:
+        # Resume in the folder's chunking: the automatic size depends on the device count and memory budget, which
+        # may differ from the interrupted session's (the chunk size is part of the sweep's identity).
+        plan = _make_plan(run_fn, n_restarts, hparams, outcome, target_loss, on_disk, memory_budget, execution,
+                          block_size, devices)
     folder = None
     if out_dir is not None:
         folder = _SweepFolder(Path(out_dir), _identity(plan, run_fn, seed, n_restarts, config), plan.multi_process)
@@ -900,6 +908,18 @@ def sweep(
         execution=plan.exe, block_size=plan.block, wall_time_s=time.perf_counter() - t0, computed_chunks=computed,
         loaded_chunks=loaded, out_dir=str(out_dir) if out_dir is not None else None,
         rejected_chunks=[r["chunk"] for r in folder.rejected] if folder is not None else [])
+
+
+def _folder_chunk_size(out_dir) -> int | None:
+    """The chunk size of the sweep already in ``out_dir`` (None if none or unreadable: the manifest check reports
+    that)."""
+    if out_dir is None:
+        return None
+    try:
+        size = json.loads((Path(out_dir) / MANIFEST).read_text())["identity"]["chunk_size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return size if isinstance(size, int) and size > 0 else None
 
 
 def _check_sweep_args(run_fn, seed, n_restarts, chunk_size, block_size, execution, memory_budget) -> None:

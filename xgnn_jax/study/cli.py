@@ -30,6 +30,7 @@ import traceback
 from pathlib import Path
 from typing import Annotated, Any, Union
 
+from xgnn_jax import provenance
 from xgnn_jax.io import to_jsonable, write_json
 from xgnn_jax.study import report
 from xgnn_jax.study.registry import ConfigError, Study, run_study
@@ -293,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = ["--help"]
     if argv[0] not in COMMANDS and not argv[0].startswith("-"):  # before importing every study
         raise SystemExit(f"unknown command {argv[0]!r}; valid commands: {', '.join(COMMANDS)}")
+    provenance.use_cpu_cores()  # before any study touches JAX: every sweep gets every core
     studies = discover()
     cmd = parse(argv, studies)
     if isinstance(cmd, ListCmd):
