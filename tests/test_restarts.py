@@ -13,10 +13,11 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from xgnn_jax.core.mlp import MLP
-from xgnn_jax.engine import restarts, train
+from xgnn_jax.engine import optimizers, restarts, train
 from xgnn_jax.io import FolderInUse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,9 +178,12 @@ def test_fused_kernel_rejects_what_it_cannot_do():
     with pytest.raises(ValueError, match="mode"):
         restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(mode="minibatch", batch_size=2), fused=True)
     with pytest.raises(ValueError, match="optimizer"):
-        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="adam"), fused=True)
+        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="rmsprop"), fused=True)
+    with pytest.raises(ValueError, match="optimizer arguments"):
+        restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer=optimizers.spec(
+            optax.adam, mu_dtype=jnp.float32)), fused=True)
     # without fused=True it falls back to make_run
-    run = restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="adam"))
+    run = restarts.outcome_run(MLP((2, 2, 1)), data, train.TrainConfig(optimizer="rmsprop"))
     assert not hasattr(run, "batched")
 
 

@@ -492,17 +492,23 @@ def test_fused_permutation_ranks_are_jax_permutations(m):
         fused.permutation_ranks(keys, fused.MAX_EXAMPLES + 1)
 
 
-@pytest.mark.parametrize("model", [MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)"),
-                                   ShortcutMLP()])
-@pytest.mark.parametrize("optimizer, hp, reduction, shuffle", [
-    ("sgd", {"lr": 1.0}, "sum", True), ("momentum", {"lr": 0.5, "momentum": 0.8}, "mean", True),
-    ("sgd", {"lr": 1.0}, "mean", False)])
-def test_fused_per_example_sgd_follows_make_run(model, optimizer, hp, reduction, shuffle):
+_MLP = MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+
+
+@pytest.mark.parametrize("model, mode, optimizer, hp, reduction, shuffle", [
+    (_MLP, "sgd", "sgd", {"lr": 1.0}, "sum", True),
+    (ShortcutMLP(), "sgd", "momentum", {"lr": 0.5, "momentum": 0.8}, "mean", True),
+    (ShortcutMLP(), "sgd", "sgd", {"lr": 1.0}, "mean", False),
+    (_MLP, "sgd", "adam", {"lr": 0.05, "b2": 0.99}, "sum", True),
+    (ShortcutMLP(), "full_batch", "adam", {"lr": 0.05}, "sum", True),
+    (_MLP, "full_batch", "adam", {"lr": 0.1, "b1": 0.5}, "mean", True)])
+def test_fused_per_example_sgd_and_adam_follow_make_run(model, mode, optimizer, hp, reduction, shuffle):
     # Standard BP in the kernel: each restart's own order per epoch, drawn as make_run draws it, one update per
-    # example at scale 1 whatever the reduction; the epoch-end values and the parameters follow make_run's.
+    # example at scale 1 whatever the reduction; Adam as optax computes it (full batch and per example); the
+    # epoch-end values and the parameters follow make_run's.
     from xgnn_jax.engine import fused
 
-    cfg = train.TrainConfig(epochs=200, mode="sgd", optimizer=optimizer, loss="half_sse", reduction=reduction,
+    cfg = train.TrainConfig(epochs=200, mode=mode, optimizer=optimizer, loss="half_sse", reduction=reduction,
                             shuffle=shuffle)
     keys = jax.random.split(jax.random.key(7), 16)
     res = jax.vmap(lambda k: train.make_run(model, XOR, cfg)(k, hp))(keys)
@@ -514,9 +520,12 @@ def test_fused_per_example_sgd_follows_make_run(model, optimizer, hp, reduction,
         np.testing.assert_allclose(out["loss_at"][:, i], h["loss"][:, e - 1], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(out["final_loss"], res.final_loss, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(out["final_grad_norm"], res.final_grad_norm, rtol=1e-3, atol=1e-5)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-4), out["params"], res.params)
+    # Adam divides by sqrt(v) where gradients vanish, which magnifies float32 rounding in a flat direction (in
+    # float64 the parameters agree to 1e-14): a looser bound on the parameters, not on the losses.
+    tol = {"rtol": 1e-2, "atol": 1e-3} if optimizer == "adam" else {"rtol": 1e-3, "atol": 1e-4}
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, **tol), out["params"], res.params)
     assert float(jnp.std(res.final_loss)) > 1e-3  # the restarts differ
-    if shuffle:  # the order matters: the stored order gives other results
+    if shuffle and mode == "sgd":  # the order matters: the stored order gives other results
         fixed = dataclasses.replace(cfg, shuffle=False)
         other = fused.make_run(model, XOR, fixed, target_loss=0.05).batched(
             keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)

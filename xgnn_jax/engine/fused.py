@@ -14,7 +14,10 @@ then the next block (``lax.map`` over blocks). It computes what :func:`xgnn_jax.
   ``shuffle=False``);
 * plain gradient descent ``w <- w - eta g`` (``optimizer="sgd"`` or ``optax.sgd``) or heavy-ball momentum
   (``"momentum"``, ``"nesterov"``, or ``optax.sgd`` given a ``momentum`` hyperparameter), in optax's form:
-  ``v <- g + mu v``, ``w <- w - eta v`` (Nesterov: ``w <- w - eta (g + mu v)``), ``v = 0`` at the start;
+  ``v <- g + mu v``, ``w <- w - eta v`` (Nesterov: ``w <- w - eta (g + mu v)``), ``v = 0`` at the start; or Adam
+  (``"adam"``, ``optax.adam``) as optax computes it: ``m <- (1 - b1) g + b1 m``, ``v <- (1 - b2) g^2 + b2 v``,
+  ``w <- w - eta m_hat / (sqrt(v_hat + eps_root) + eps)`` with ``m_hat = m / (1 - b1^t)``,
+  ``v_hat = v / (1 - b2^t)`` at update ``t = 1, 2, ...``;
 * elementwise activations ``sigmoid``, ``tanh``, ``identity``, ``relu`` (any depth; small widths);
 * :class:`xgnn_jax.core.mlp.MLP` and :class:`xgnn_jax.core.shortcut.ShortcutMLP` (the output layer's input is
   ``[h, x]``: the hidden units, then the inputs through the shortcut rows of ``W2``).
@@ -118,13 +121,24 @@ MAX_PARAMS = 1024  # beyond this the unrolled elementwise products stop paying o
 MAX_EXAMPLES = 256
 
 
+ADAM_DEFAULTS = {"eps": 1e-8, "eps_root": 0.0}  # optax.adam's, used unless given as hyperparameters
+
+
 def _optimizer_reason(opt: optimizers_lib.Optimizer) -> str | None:
-    """Why the kernel cannot do this optimizer: it does optax.sgd (plain, heavy ball or Nesterov) only."""
-    if opt.factory is not optax.sgd or opt.transformation is not None:
-        return f"optimizer {opt.name!r} (the fused kernel does gradient descent, with or without momentum, only)"
-    extra = {k for k, _ in opt.static} - {"nesterov"}
-    if extra:
-        return f"optimizer arguments {sorted(extra)} (the fused kernel takes learning_rate, momentum, nesterov)"
+    """Why the kernel cannot do this optimizer: it does optax.sgd (plain, heavy ball or Nesterov) and optax.adam."""
+    if opt.factory not in (optax.sgd, optax.adam) or opt.transformation is not None:
+        return (f"optimizer {opt.name!r} (the fused kernel does gradient descent, with or without momentum, and "
+                "Adam only)")
+    if opt.factory is optax.sgd:
+        extra = {k for k, _ in opt.static} - {"nesterov"}
+        if extra:
+            return f"optimizer arguments {sorted(extra)} (the fused kernel takes learning_rate, momentum, nesterov)"
+        return None
+    static = {k for k, v in opt.static if not (k == "nesterov" and v is False)}
+    numeric = set(opt.hyperparameters) - {"learning_rate", "b1", "b2", *ADAM_DEFAULTS}
+    if static or numeric & {k for k, _ in opt.defaults}:
+        return (f"optimizer arguments {sorted(static | (numeric & {k for k, _ in opt.defaults}))} (the fused "
+                "kernel's Adam takes learning_rate, b1, b2, eps, eps_root)")
     return None
 
 
@@ -187,8 +201,15 @@ class FusedRun:
             raise ValueError(f"block: {block} must divide the number of restarts {c}")
         x = self.data.x
         full = train_lib._resolve_hparams(self.config, hp)
+        extra = [n for n in full if n not in ("learning_rate", "weight_scale", "bias_scale", "momentum", "b1", "b2",
+                                              *ADAM_DEFAULTS)]
+        if extra:
+            raise ValueError(f"hparams: the fused kernel has no use for {sorted(extra)}")
         names = ("learning_rate", "weight_scale", "bias_scale") + (("momentum",) if "momentum" in full else ())
         per = {k: jnp.broadcast_to(jnp.asarray(full[k], x.dtype), (c,)) for k in names}
+        # Adam's rates keep their own dtype (float32 by default), as optax.adam receives them from make_run.
+        per.update({k: jnp.broadcast_to(jnp.asarray(full[k]), (c,)) for k in ("b1", "b2", *ADAM_DEFAULTS)
+                    if k in full})
         k_init, k_order = jax.vmap(lambda k: tuple(jax.random.split(k)))(keys)
         params0 = jax.vmap(lambda k, ws, bs: self.model.init(k, ws, bs, dtype=x.dtype))(
             k_init, per["weight_scale"], per["bias_scale"])
@@ -199,10 +220,9 @@ class FusedRun:
             return jnp.moveaxis(a, 1, -1)
 
         blocks = jax.tree.map(to_blocks, params0)
-        lr = per["learning_rate"].reshape(nb, block)
-        mu = per["momentum"].reshape(nb, block) if "momentum" in per else None
+        h = {k: v.reshape(nb, block) for k, v in per.items() if k not in ("weight_scale", "bias_scale")}
         k_order = k_order.reshape(nb, block) if self.config.mode == "sgd" and self.config.shuffle else None
-        out = jax.lax.map(lambda a: self._block(*a), (blocks, lr, mu, k_order))
+        out = jax.lax.map(lambda a: self._block(*a), (blocks, h, k_order))
         # (nb, ..., B) -> (c, ...): restart axis back in front
         return jax.tree.map(lambda a: jnp.moveaxis(a, -1, 1).reshape((c,) + a.shape[1:-1]), out)
 
@@ -265,24 +285,46 @@ class FusedRun:
             xs, ys = jnp.where(hit, x[k][:, None], xs), jnp.where(hit, y[k][:, None], ys)
         return xs[None], ys[None]
 
-    def _update(self, params, trace, grads, lr, mu):
-        """One optax.sgd update: ``w <- w - eta g``, or with momentum ``v <- g + mu v``, ``w <- w - eta v``
-        (Nesterov: along ``g + mu v``)."""
-        if mu is None:
-            return jax.tree.map(lambda p, g: p - lr * g, params, grads), trace
-        nesterov = dict(self.config.optimizer_spec.static).get("nesterov", False)
-        trace = jax.tree.map(lambda g, v: g + mu * v, grads, trace)
-        step_dir = jax.tree.map(lambda g, v: g + mu * v, grads, trace) if nesterov else trace
-        return jax.tree.map(lambda p, u: p - lr * u, params, step_dir), trace
+    def _is_adam(self) -> bool:
+        return self.config.optimizer_spec.factory is optax.adam
 
-    def _per_example_epoch(self, params, trace, ranks, lr, mu):
+    def _opt_init(self, params0, h):
+        """The optimizer state: None (plain GD), the momentum trace, or Adam's ``(count, m, v)``."""
+        if self._is_adam():
+            zeros = jax.tree.map(jnp.zeros_like, params0)
+            return (jnp.zeros((), jnp.int32), zeros, zeros)
+        return jax.tree.map(jnp.zeros_like, params0) if "momentum" in h else None
+
+    def _update(self, params, state, grads, h):
+        """One optimizer update (see the module docstring), per restart; ``h``: (B,) hyperparameters."""
+        lr = h["learning_rate"]
+        if self._is_adam():  # optax.scale_by_adam then scale_by_learning_rate, term by term
+            count, m1, m2 = state
+            b1, b2 = h["b1"], h["b2"]
+            eps, eps_root = (h.get(k, v) for k, v in ADAM_DEFAULTS.items())
+            m1 = jax.tree.map(lambda g, t: (1 - b1) * g + b1 * t, grads, m1)
+            m2 = jax.tree.map(lambda g, t: (1 - b2) * (g ** 2) + b2 * t, grads, m2)
+            count = optax.safe_increment(count)
+            c1, c2 = 1 - b1 ** count, 1 - b2 ** count
+            step_dir = jax.tree.map(lambda a, b: (a / c1.astype(a.dtype)) / (jnp.sqrt(b / c2.astype(b.dtype)
+                                                                                       + eps_root) + eps), m1, m2)
+            return jax.tree.map(lambda p, u: (p + (-lr) * u).astype(p.dtype), params, step_dir), (count, m1, m2)
+        if state is None:
+            return jax.tree.map(lambda p, g: p - lr * g, params, grads), state
+        mu = h["momentum"]
+        nesterov = dict(self.config.optimizer_spec.static).get("nesterov", False)
+        state = jax.tree.map(lambda g, v: g + mu * v, grads, state)
+        step_dir = jax.tree.map(lambda g, v: g + mu * v, grads, state) if nesterov else state
+        return jax.tree.map(lambda p, u: p - lr * u, params, step_dir), state
+
+    def _per_example_epoch(self, params, trace, ranks, h):
         """Standard BP's epoch: ``m`` updates, update ``j`` on the example of rank ``j`` (ranks (m, B) int32, or
         (m, 1) when every restart visits the stored order)."""
 
         def one(carry, j):
             x0, y0 = self._example(ranks, j)
             _, grads, _ = self._loss_and_grads(carry[0], x0, y0)
-            return self._update(*carry, grads, lr, mu), None
+            return self._update(*carry, grads, h), None
 
         m = self.data.x.shape[0]
         (params, trace), _ = jax.lax.scan(one, (params, trace), jnp.arange(m, dtype=jnp.int32),
@@ -322,10 +364,11 @@ class FusedRun:
         """(L, B): the Frobenius norm of each layer's W (make_run's ``history["weight_norm"]``)."""
         return jnp.stack([jnp.sqrt(_sum(_sum(layer["W"] * layer["W"], 0), 0)) for layer in params])
 
-    def _block(self, params0, lr, mu, k_order):
+    def _block(self, params0, h, k_order):
         """One block: the whole scan of ``epochs`` epochs for B restarts; returns (B,) outcomes (and the probes,
-        restart axis last). ``mu``: (B,) momentum or None (plain gradient descent); ``k_order``: (B,) keys of the
-        per-example orders (None: full batch, or the stored order)."""
+        restart axis last). ``h``: the optimizer's (B,) hyperparameters; ``k_order``: (B,) keys of the per-example
+        orders (None: full batch, or the stored order)."""
+        lr = h["learning_rate"]
         target = jnp.asarray(self.target_loss, lr.dtype)
         epochs = self.config.epochs
         per_example = self.config.mode == "sgd"
@@ -361,14 +404,14 @@ class FusedRun:
 
                     rec = jax.lax.cond(hit, take, lambda r: r, rec)
             if not per_example:
-                params, trace = self._update(params, trace, grads, lr, mu)
+                params, trace = self._update(params, trace, grads, h)
             else:
                 ranks = jnp.arange(m, dtype=jnp.int32)[:, None] if k_epoch is None else permutation_ranks(k_epoch, m)
-                params, trace = self._per_example_epoch(params, trace, ranks, lr, mu)
+                params, trace = self._per_example_epoch(params, trace, ranks, h)
             return (params, trace, first, rec), None
 
         first0 = jnp.full(lr.shape, never, jnp.int32)
-        trace0 = jax.tree.map(jnp.zeros_like, params0) if mu is not None else None
+        trace0 = self._opt_init(params0, h)
         rec0 = {}
         if probes is not None:
             rec0 = {"first_solved": first0, "first_solved_target": first0}

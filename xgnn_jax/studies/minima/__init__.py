@@ -47,9 +47,8 @@ resumes) and the per-restart outcomes go out as ``restarts_<network>_<family>.cs
 
 Quick setting: estimated 40-60 s on 2 idle CPU cores (45 s measured at a load of 3), almost all of it XLA compilation (about 20 programs);
 measured 130-180 s on the shared 2-core machine at a load of 8-10. Full setting: 512 restarts per GD cell (128 per
-SGD / Adam cell) on a 10 x 6 grid, 2000 epochs; about 9 minutes on 2 CPU cores. The full-batch GD and momentum
-sweeps run on the fused tiny-network kernel with probes (:func:`.sweeps.run_and_outcome`); per-example SGD and Adam
-on the generic scan. On a GPU: ``--execution vmap --memory_budget_gb 16``. Per-phase timings are in
+SGD / Adam cell) on a 10 x 6 grid, 2000 epochs. Every sweep (GD, momentum, per-example SGD, Adam) runs on the
+fused tiny-network kernel with probes (:func:`.sweeps.run_and_outcome`), sharded over the CPU cores. On a GPU: ``--execution vmap --memory_budget_gb 16``. Per-phase timings are in
 ``summary["timings_s"]``.
 """
 
