@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import ClassVar
 
+import jax
 import numpy as np
 import pytest
 
@@ -332,7 +333,25 @@ def test_a_studys_sweeps_resume_after_an_interruption_and_carry_over_to_a_rerun(
     assert SEEN[-1] == ([], [0, 1])  # another config starts afresh
 
 
-def test_the_command_line_gives_jax_one_cpu_device_per_core_unless_told_otherwise(monkeypatch):
+def test_a_rerun_whose_code_computes_another_sweep_starts_it_afresh_and_keeps_the_old_run(tmp_path, monkeypatch):
+    # A published run's sweeps are linked into the next run of the same config; when the code changed what a
+    # sweep computes (another traced program), that sweep starts afresh instead of refusing the folder.
+    SEEN.clear()
+    STOP_AT.clear()
+    run_study(SWEEPING, TinyConfig(), results_root=tmp_path, progress=False)
+    old = (tmp_path / "sweeping").resolve()
+    monkeypatch.setattr(sys.modules[__name__], "_u_run", lambda key, hp: {"u": 2.0 * jax.random.uniform(key)})
+    with pytest.warns(UserWarning, match="carried over"):
+        run_study(SWEEPING, TinyConfig(), results_root=tmp_path, progress=False)
+    assert SEEN[-1] == ([], [0, 1])  # recomputed, nothing of the other program loaded
+    new = (tmp_path / "sweeping").resolve()
+    assert new != old and results.check_folder(new) == [] and results.check_folder(old) == []
+    assert not list(new.rglob(".carried"))
+    run_study(SWEEPING, TinyConfig(), results_root=tmp_path, progress=False)
+    assert SEEN[-1] == ([0, 1], [])  # and the new sweep carries over as before
+
+
+def test_the_command_line_gives_jax_one_cpu_device_per_core_unless_told_otherwise():
     # Sweeps shard over devices: with one CPU device the second core idles (measured 2x on fused sweeps).
     import subprocess
 
@@ -342,7 +361,8 @@ def test_the_command_line_gives_jax_one_cpu_device_per_core_unless_told_otherwis
             "print(n, jax.device_count(), provenance.usable_cores())")
     root = Path(__file__).resolve().parents[1]
     env = {k: v for k, v in os.environ.items() if k != "XGNN_CPU_DEVICES"}
-    env["XLA_FLAGS"] = env.get("XLA_FLAGS", "").replace("--xla_force_host_platform_device_count", "--x")
+    env["XLA_FLAGS"] = " ".join(f for f in env.get("XLA_FLAGS", "").split()
+                                if not f.startswith("--xla_force_host_platform_device_count"))
     for extra, expect in (({}, None), ({"XGNN_CPU_DEVICES": "3"}, (3, 3))):
         r = subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, **extra}, capture_output=True,
                            text=True, timeout=120)

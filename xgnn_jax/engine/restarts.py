@@ -75,6 +75,7 @@ Array = jax.Array
 
 EXECUTIONS = ("auto", "vmap", "blocked", "map", "fused")
 MANIFEST = "manifest.json"
+CARRIED = ".carried"  # marks a sweep folder a study hard-linked from its last published run (study.results)
 CHUNK_DIR = "chunks"
 REJECTED_DIR = "rejected"  # chunk files not used (damaged, or another sweep's) are moved here, never deleted
 LOCK_FILE = ".lock"  # flock'ed for the whole sweep: one writer per folder
@@ -653,8 +654,35 @@ def _chunk_problem(data: dict, exp: _Expected) -> str | None:
     return None
 
 
+def _drop_carried(out_dir: Path, identity: dict) -> None:
+    """A folder a study carried over from its last published run (marked :data:`CARRIED`; its files are hard links
+    or copies of that run's) that holds another sweep than this one is emptied, so the sweep starts afresh there
+    instead of refusing it: the code changed what it computes (e.g. a faster kernel). Elsewhere a different sweep
+    stays an error. Once this sweep owns the folder, the mark goes."""
+    mark = out_dir / CARRIED
+    if not mark.exists():
+        return
+    try:
+        old = json.loads((out_dir / MANIFEST).read_text()).get("identity", {})
+    except (OSError, ValueError, AttributeError):
+        old = None
+    if old != identity:
+        for p in sorted(out_dir.rglob("*"), key=lambda q: -len(q.parts)):
+            if p.name == ".lock" or p == mark:
+                continue
+            try:
+                p.rmdir() if p.is_dir() else p.unlink()
+            except OSError:  # a nested sweep's folder (its own lock): left to that sweep
+                pass
+        warnings.warn(f"out_dir: {out_dir} held another sweep carried over from the last published run (the code "
+                      "now computes something else there); starting afresh", RejectedChunkWarning, stacklevel=5)
+    mark.unlink()
+
+
 def _open_manifest(out_dir: Path, identity: dict, layout: dict) -> dict:
-    """Create or check ``out_dir``'s manifest (the lock is held). Another sweep's manifest is an error."""
+    """Create or check ``out_dir``'s manifest (the lock is held). Another sweep's manifest is an error (except in a
+    folder carried over by a study, see :func:`_drop_carried`)."""
+    _drop_carried(out_dir, identity)
     path = out_dir / MANIFEST
     if not path.exists():
         chunk_dir = out_dir / CHUNK_DIR

@@ -98,7 +98,7 @@ def _link_tree(src: Path, dest: Path) -> None:
     """Hard-link the files of every sweep folder under ``src`` (a folder with a ``manifest.json`` of the current
     format) into ``dest`` (copy where links are not possible). Lock files are left out (the new folder gets its
     own); sweep folders of an older format are not carried over (they would be refused)."""
-    from xgnn_jax.engine.restarts import FORMAT_VERSION, MANIFEST
+    from xgnn_jax.engine.restarts import CARRIED, FORMAT_VERSION, MANIFEST
 
     for manifest in src.rglob(MANIFEST):
         try:
@@ -106,8 +106,13 @@ def _link_tree(src: Path, dest: Path) -> None:
                 continue
         except (OSError, ValueError):
             continue
+        # Marked as carried over: if this version of the code computes another sweep there (a changed program),
+        # the sweep replaces these links instead of refusing the folder (the published run keeps its files).
+        carried = dest / manifest.parent.relative_to(src) / CARRIED
+        carried.parent.mkdir(parents=True, exist_ok=True)
+        carried.touch()
         for p in manifest.parent.rglob("*"):
-            if not p.is_file() or p.name == ".lock":
+            if not p.is_file() or p.name in (".lock", CARRIED):
                 continue
             target = dest / p.relative_to(src)
             target.parent.mkdir(parents=True, exist_ok=True)
