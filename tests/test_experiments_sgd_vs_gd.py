@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from xgnn_jax.studies import sgd_vs_gd
 from xgnn_jax.studies.sgd_vs_gd import watermelon
@@ -48,6 +49,10 @@ def test_quick_study_reports_c11(tmp_path, study_seed):
         assert arrays["wm_standard_curves"].shape[:2] == (len(cfg.etas), cfg.restarts)
         assert arrays["wm_conflict_ratio_mid"].shape == (cfg.restarts,)
     assert (tmp_path / "sgd_vs_gd_watermelon.png").exists() and (tmp_path / "sgd_vs_gd_large.png").exists()
+    # every sweep keeps its chunks in the study's folder (an interrupted study resumes from them)
+    for name in ("watermelon_standard", "watermelon_accumulated", "watermelon_mid", "moons_standard",
+                 "moons_accumulated"):
+        assert (tmp_path / "sweeps" / name / "manifest.json").exists(), name
     # one row per run (restart x step size) of every algorithm
     lines = (tmp_path / "restarts_watermelon_standard.csv").read_text().splitlines()
     assert len(lines) == 1 + len(cfg.etas) * cfg.restarts
@@ -55,3 +60,22 @@ def test_quick_study_reports_c11(tmp_path, study_seed):
     ratios = {n["name"]: n for n in v["numbers"] if "per restart" in n["name"]}
     assert len(ratios) == 2 and all(r["low"] <= r["value"] <= r["high"] and "sign test p" in r["unit"]
                                     for r in ratios.values())
+
+
+def test_keyed_runs_resume_from_their_folder_and_refuse_other_keys(tmp_path):
+    import jax
+
+    from xgnn_jax.core.mlp import MLP
+    from xgnn_jax.engine import train
+    from xgnn_jax.studies.sgd_vs_gd.runs import keyed_runs
+
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
+    data = train.Data(x, np.array([[0], [1], [1], [0]], np.float32))
+    model, tc = MLP((2, 2, 1)), train.TrainConfig(epochs=5, mode="sgd", record_grad_norm=False)
+    keys = jax.random.split(jax.random.key(0), 4)
+    first, r1 = keyed_runs(model, data, tc, keys, [0.5, 1.0], out_dir=tmp_path / "s", chunk_size=4)
+    again, r2 = keyed_runs(model, data, tc, keys, [0.5, 1.0], out_dir=tmp_path / "s", chunk_size=4)
+    assert r1.computed_chunks == [0, 1] and r2.computed_chunks == [] and r2.loaded_chunks == [0, 1]
+    np.testing.assert_array_equal(first["loss"], again["loss"])
+    with pytest.raises(ValueError, match="different sweep"):  # other keys are another sweep, never mixed in
+        keyed_runs(model, data, tc, jax.random.split(jax.random.key(1), 4), [0.5, 1.0], out_dir=tmp_path / "s")

@@ -26,6 +26,31 @@ def test_solve_outcome_reads_the_history_of_a_train_result():
     assert xr.solve_outcome((("tss", 0.02),), True) is xr.solve_outcome((("tss", 0.02),), True)
 
 
+@pytest.mark.parametrize("mode", ["full_batch", "sgd"])
+def test_the_fused_kernel_gives_solve_outcome_s_numbers(mode):
+    # The literature study's sweeps run on the fused kernel: the probes must give what the history gives.
+    from xgnn_jax.core.mlp import MLP
+    from xgnn_jax.engine import fused, restarts
+    from xgnn_jax.studies.literature import tasks
+
+    model = MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
+    run, outcome = tasks.run_and_outcome(model, 300, mode, keep=True)
+    assert isinstance(run, fused.FusedRun) and run.probes.loss_targets == tuple(t for _, t in tasks.TARGETS)
+    hp = {"lr": 2.0, "momentum": 0.5}
+    fast = restarts.sweep(run, 3, 32, hp, outcome=outcome, progress=False)
+    slow = restarts.sweep(train.make_run(model, tasks.DATA, tasks.train_config(300, mode)), 3, 32, hp,
+                          outcome=xr.solve_outcome(tasks.TARGETS, True), progress=False)
+    assert set(fast.outcomes) == set(slow.outcomes)
+    for k in ("final_loss", "loss_drop"):
+        np.testing.assert_allclose(fast[k], slow[k], rtol=1e-3, atol=1e-5, err_msg=k)
+    np.testing.assert_array_equal(fast["final_accuracy"], slow["final_accuracy"])
+    for k in ("epochs_correct", "epochs_tss", "epochs_rms"):
+        assert np.abs(np.asarray(fast[k]) - np.asarray(slow[k])).max() <= 1, k
+    assert (np.asarray(slow["epochs_tss"]) > 0).any()  # the epochs are compared on runs that get there
+    with pytest.raises(ValueError, match="loss_targets"):
+        fused.Probes(loss_targets=(0.0,))
+
+
 def test_solve_outcome_rejects_bad_targets():
     with pytest.raises(ValueError, match="loss_targets"):
         xr.solve_outcome((("tss", -1.0),))

@@ -74,6 +74,38 @@ def solve_outcome(loss_targets: tuple[tuple[str, float], ...] = (), keep_params:
     return outcome
 
 
+def drop_epoch(epochs: int) -> int:
+    """The 1-based epoch whose loss :func:`solve_outcome`'s ``loss_drop`` compares the final loss with (9/10 in)."""
+    return max(1, (9 * epochs) // 10)
+
+
+def solve_probes(loss_targets: tuple[tuple[str, float], ...], keep_params: bool, epochs: int):
+    """What the fused kernel must record for :func:`fused_solve_outcome` (:class:`xgnn_jax.engine.fused.Probes`)."""
+    from xgnn_jax.engine import fused
+
+    return fused.Probes(epochs=(drop_epoch(epochs),), params=keep_params,
+                        loss_targets=tuple(float(tol) for _, tol in loss_targets))
+
+
+@functools.cache
+def fused_solve_outcome(loss_targets: tuple[tuple[str, float], ...] = (), keep_params: bool = False) -> Callable:
+    """:func:`solve_outcome`'s outcomes from the fused kernel's output with :func:`solve_probes` (the same numbers
+    without the per-epoch history)."""
+    solve_outcome(loss_targets, keep_params)  # the same checks of the targets
+
+    def outcome(o) -> dict[str, Any]:
+        out = {"epochs_correct": o["first_solved"], "final_loss": o["final_loss"],
+               "final_accuracy": o["final_accuracy"],
+               "loss_drop": 1.0 - o["final_loss"] / jnp.maximum(o["loss_at"][0], 1e-30), "diverged": o["diverged"]}
+        for k, (name, _) in enumerate(loss_targets):
+            out[f"epochs_{name}"] = o["first_below"][k]
+        if keep_params:
+            out["params"] = o["params"]
+        return out
+
+    return outcome
+
+
 def as_times(epochs: Any) -> np.ndarray:
     """First-epoch counts (``-1`` = never) as floats with ``inf`` for never."""
     e = np.asarray(epochs, np.float64)

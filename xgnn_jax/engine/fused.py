@@ -105,16 +105,23 @@ class Probes:
     probes: ``first_solved`` (the first epoch with training accuracy 1) and ``first_solved_target`` (accuracy 1 and
     loss at or below ``target_loss``), 1-based, :data:`~xgnn_jax.engine.outcomes.NEVER` if never, as
     :func:`xgnn_jax.engine.outcomes.first_step` of the history flags. ``params=True`` adds ``params`` and
-    ``init_params`` (the model's pytree, per restart).
+    ``init_params`` (the model's pytree, per restart). ``loss_targets``: losses ``tol_k`` for which ``first_below``
+    ``(K,)`` gives the first epoch with ``J <= tol_k`` (:func:`xgnn_jax.engine.outcomes.steps_to` of the history).
     """
 
     epochs: tuple[int, ...] = ()
     params: bool = False
+    loss_targets: tuple[float, ...] = ()
 
     def __post_init__(self):
         if not isinstance(self.epochs, tuple) or any(isinstance(e, bool) or not isinstance(e, int) or e < 1
                                                      for e in self.epochs):
             raise ValueError(f"probes: epochs must be a tuple of positive ints, got {self.epochs!r}")
+        if not isinstance(self.loss_targets, tuple) or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0 or v == float("inf")
+                for v in self.loss_targets):
+            raise ValueError(f"probes: loss_targets must be a tuple of positive finite numbers, got "
+                             f"{self.loss_targets!r}")
 
 
 MAX_PARAMS = 1024  # beyond this the unrolled elementwise products stop paying off: use the generic engine
@@ -376,6 +383,8 @@ class FusedRun:
         probes = self.probes
         inner = tuple(e for e in probes.epochs if e < epochs) if probes is not None else ()
         never = outcomes_lib.NEVER
+        tols = (jnp.asarray(probes.loss_targets, lr.dtype)[:, None] if probes is not None and probes.loss_targets
+                else None)  # (K, 1)
 
         def first_hit(first, flag, t):
             return jnp.where((first == never) & flag, t, first)
@@ -392,6 +401,8 @@ class FusedRun:
                 rec = dict(rec, first_solved=first_hit(rec["first_solved"], (t >= 1) & solved, t),
                            first_solved_target=first_hit(rec["first_solved_target"],
                                                          (t >= 1) & solved & (loss <= target), t))
+                if probes.loss_targets:
+                    rec["first_below"] = first_hit(rec["first_below"], (t >= 1) & (loss <= tols), t)
                 if inner:  # the probe epochs: a scalar branch on t, so the norms cost nothing on other steps
                     hit = jnp.any(t == jnp.asarray(inner))
 
@@ -415,6 +426,8 @@ class FusedRun:
         rec0 = {}
         if probes is not None:
             rec0 = {"first_solved": first0, "first_solved_target": first0}
+            if probes.loss_targets:
+                rec0["first_below"] = jnp.full((len(probes.loss_targets),) + lr.shape, never, jnp.int32)
             if inner:
                 n_l = len(params0)
                 rec0.update(loss_at=jnp.zeros((len(inner),) + lr.shape, lr.dtype),
@@ -441,6 +454,8 @@ class FusedRun:
             solved = self._solved(out)
             result["first_solved"] = first_hit(rec["first_solved"], solved, epochs)
             result["first_solved_target"] = first_hit(rec["first_solved_target"], solved & (loss <= target), epochs)
+            if probes.loss_targets:
+                result["first_below"] = first_hit(rec["first_below"], loss <= tols, epochs)
             if probes.epochs:
                 last = {"loss_at": loss, "accuracy_at": accuracy.astype(loss.dtype),
                         "weight_norm_at": self._weight_norms(params)}

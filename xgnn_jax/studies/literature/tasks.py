@@ -18,7 +18,7 @@ from xgnn_jax.analysis import critical, xor_runs
 from xgnn_jax.core.mlp import MLP, objective
 from xgnn_jax.core.shortcut import ShortcutMLP
 from xgnn_jax.data import datasets
-from xgnn_jax.engine import restarts, train
+from xgnn_jax.engine import fused, restarts, train
 
 XOR = datasets.logic_gate("xor")
 DATA = train.Data(XOR.x, XOR.y)
@@ -42,11 +42,22 @@ def sweep_dir(cfg: Any, out_dir, part: str) -> dict[str, Any]:
             "config": {"study": "literature", "part": part, **dataclasses.asdict(cfg)}}
 
 
+def run_and_outcome(model, epochs: int, mode: str = "full_batch", keep: bool = False):
+    """The run function and outcome of one sweep: the fused tiny-network kernel (every net here is one) on CPU,
+    :func:`train.make_run` with its history elsewhere; the same outcomes (:func:`xor_runs.solve_outcome`)."""
+    tc = train_config(epochs, mode)
+    fast = dataclasses.replace(tc, record_grad_norm=True)  # the kernel measures the gradient norm anyway
+    if jax.default_backend() == "cpu" and fused.unsupported_reason(model, DATA, fast) is None:
+        run = fused.make_run(model, DATA, fast, target_loss=TARGETS[0][1],
+                             probes=xor_runs.solve_probes(TARGETS, keep, epochs))
+        return run, xor_runs.fused_solve_outcome(TARGETS, keep)
+    return train.make_run(model, DATA, tc), xor_runs.solve_outcome(TARGETS, keep)
+
+
 def _sweep(model, epochs: int, seed: int, n: int, hp: dict, *, mode: str = "full_batch", keep: bool = False,
            progress: bool = False, resume: dict | None = None) -> restarts.SweepResult:
-    run = train.make_run(model, DATA, train_config(epochs, mode))
-    return restarts.sweep(run, seed, n, hp, outcome=xor_runs.solve_outcome(TARGETS, keep), progress=progress,
-                          **(resume or {}))
+    run, outcome = run_and_outcome(model, epochs, mode, keep)
+    return restarts.sweep(run, seed, n, hp, outcome=outcome, progress=progress, **(resume or {}))
 
 
 def two_two_one_points(radii: tuple[float, ...]) -> list[tuple[str, float, float, float]]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import jax
@@ -92,8 +93,9 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     if cfg.restarts <= 0 or cfg.large_restarts <= 0 or not cfg.etas:
         raise ValueError("restarts, large_restarts: expected positive counts and at least one eta")
     k_wm, k_large_data, k_large = jax.random.split(jax.random.key(cfg.seed), 3)
-    w = watermelon.measure(cfg, k_wm, progress)
-    lg = large.measure(cfg, k_large_data, k_large, progress)
+    sweeps = None if out_dir is None else Path(out_dir) / "sweeps"  # chunks of every sweep: a rerun resumes
+    w = watermelon.measure(cfg, k_wm, progress, sweeps)
+    lg = large.measure(cfg, k_large_data, k_large, progress, sweeps)
     wm_summary, arrays = watermelon.summary(cfg, w)
     lg_summary, lg_arrays = large.summary(cfg, lg)
     arrays.update(lg_arrays)

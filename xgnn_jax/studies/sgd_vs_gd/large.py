@@ -4,6 +4,7 @@ gradient evaluations to a low error decide; wall time is reported with the hardw
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -19,7 +20,7 @@ from xgnn_jax.studies.sgd_vs_gd.runs import keyed_runs
 from xgnn_jax.studies.sgd_vs_gd.watermelon import paired_ratio, sign
 
 
-def _algorithms(cfg, key_data, key_runs, progress):
+def _algorithms(cfg, key_data, key_runs, progress, sweeps=None):
     xl, yl = datasets.moons(key_data, n=cfg.large_n, noise=cfg.large_noise)
     data = train.Data(xl, yl)
     model = MLP((2, cfg.large_hidden, 1), hidden="sigmoid", output="sigmoid", weight_init=cfg.weight_init,
@@ -34,7 +35,8 @@ def _algorithms(cfg, key_data, key_runs, progress):
         print(f"[sgd_vs_gd] two moons, m = {cfg.large_n}: standard and accumulated BP")
     large, tables = {}, {}
     for name, (c, etas_l) in algos.items():
-        out, res = keyed_runs(model, data, c, keys, etas_l)
+        out, res = keyed_runs(model, data, c, keys, etas_l,
+                              out_dir=None if sweeps is None else Path(sweeps) / f"moons_{name}")
         cur = np.asarray(out["loss"], np.float64)
         e = epochs_to(cur, cfg.large_target)
         med = np.array([_q(e[i])[1] for i in range(len(etas_l))])
@@ -48,8 +50,9 @@ def _algorithms(cfg, key_data, key_runs, progress):
     return model, data, large, tables
 
 
-def measure(cfg, key_data, key_runs, progress: bool) -> dict[str, Any]:
-    model, data, large, tables = _algorithms(cfg, key_data, key_runs, progress)
+def measure(cfg, key_data, key_runs, progress: bool, sweeps: Path | None = None) -> dict[str, Any]:
+    """Both algorithms on the two moons; ``sweeps``: the folder for the sweeps' chunks (resumable), or None."""
+    model, data, large, tables = _algorithms(cfg, key_data, key_runs, progress, sweeps)
     if progress:
         print("[sgd_vs_gd] timing one epoch of a single run of each")
     timing_epochs = {"standard": cfg.timing_epochs_sgd, "accumulated": cfg.timing_epochs_gd}

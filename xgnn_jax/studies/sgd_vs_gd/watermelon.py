@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -89,7 +90,7 @@ def _best(table, etas, m) -> dict[str, Any]:
                      "acc_sum": etas[best_of("acc_sum")]}}
 
 
-def _conflict(cfg, model, data, std_cfg, keys, std, best, table, x, y, progress) -> dict[str, Any]:
+def _conflict(cfg, model, data, std_cfg, keys, std, best, table, x, y, progress, sweeps=None) -> dict[str, Any]:
     """Per-example gradient agreement of standard BP (at its best eta) at the start, in mid-training (a run stopped
     after half the median epochs to the threshold) and at the end; one :func:`restarts.map_over` per stage."""
     eta, i_std = best["eta_std"], best["i_std"]
@@ -97,7 +98,8 @@ def _conflict(cfg, model, data, std_cfg, keys, std, best, table, x, y, progress)
     t_mid = int(np.ceil(t_reach / 2)) if np.isfinite(t_reach) else cfg.standard_epochs // 2
     if progress:
         print(f"[sgd_vs_gd] standard BP stopped after {t_mid} epochs (mid-training), eta {eta:g}")
-    mid, _ = keyed_runs(model, data, dataclasses.replace(std_cfg, epochs=t_mid), keys, [eta])
+    mid, _ = keyed_runs(model, data, dataclasses.replace(std_cfg, epochs=t_mid), keys, [eta],
+                        out_dir=_sub(sweeps, "watermelon_mid"))
     states = {"start": jax.tree.map(lambda a: a[i_std], std["init_params"]),
               "mid": jax.tree.map(lambda a: a[0], mid["params"]),
               "end": jax.tree.map(lambda a: a[i_std], std["params"])}
@@ -108,17 +110,23 @@ def _conflict(cfg, model, data, std_cfg, keys, std, best, table, x, y, progress)
     return {"t_mid": t_mid, "e_mid": np.asarray(mid["loss"], np.float64)[0, :, -1], "stages": conflict}
 
 
-def measure(cfg, key, progress: bool) -> dict[str, Any]:
-    """Both algorithms at every step size, their table, best steps, paired tests and the gradient conflict."""
+def _sub(sweeps: Path | None, name: str) -> Path | None:
+    return None if sweeps is None else Path(sweeps) / name
+
+
+def measure(cfg, key, progress: bool, sweeps: Path | None = None) -> dict[str, Any]:
+    """Both algorithms at every step size, their table, best steps, paired tests and the gradient conflict.
+    ``sweeps``: the folder for the sweeps' chunks (resumable), or None."""
     x, y, data, model, std_cfg, acc_cfg = _setup(cfg)
     m = x.shape[0]
     keys = jax.random.split(key, cfg.restarts)
     etas = np.asarray(cfg.etas, np.float64)
     if progress:
         print(f"[sgd_vs_gd] watermelon 3.0: {cfg.restarts} restarts x {len(etas)} step sizes, both algorithms")
-    std, std_res = keyed_runs(model, data, std_cfg, keys, etas)
+    std, std_res = keyed_runs(model, data, std_cfg, keys, etas, out_dir=_sub(sweeps, "watermelon_standard"))
     # accumulated BP: the mean convention at eta, then the sum convention at eta (= the mean at step m eta)
-    acc, acc_res = keyed_runs(model, data, acc_cfg, keys, np.concatenate([etas, m * etas]))
+    acc, acc_res = keyed_runs(model, data, acc_cfg, keys, np.concatenate([etas, m * etas]),
+                              out_dir=_sub(sweeps, "watermelon_accumulated"))
     k = len(etas)
     curves = {"standard": np.asarray(std["loss"], np.float64), "acc_mean": np.asarray(acc["loss"][:k], np.float64),
               "acc_sum": np.asarray(acc["loss"][k:], np.float64)}
@@ -137,7 +145,7 @@ def measure(cfg, key, progress: bool) -> dict[str, Any]:
     return {"x": x, "m": m, "etas": etas, "curves": curves, "final_acc": final_acc, "upe": upe, "table": table,
             "best": best, "ev": ev, "upd_std": upd_std, "upd_acc": upd_acc, "wins_upd": sign(upd_acc, upd_std),
             "ratio_upd": paired_ratio(upd_std, upd_acc),
-            "conflict": _conflict(cfg, model, data, std_cfg, keys, std, best, table, x, y, progress),
+            "conflict": _conflict(cfg, model, data, std_cfg, keys, std, best, table, x, y, progress, sweeps),
             "cross_pairs": float(2 * yb.sum() * (~yb).sum() / (m * (m - 1))), "wall": wall,
             "tables": {"restarts_watermelon_standard": std_res.table(),
                        "restarts_watermelon_accumulated": acc_res.table()}}
