@@ -176,6 +176,35 @@ def test_cli_records_setting_and_timing_and_prints_verdicts(tmp_path, capsys, mo
     assert (tmp_path / "REPORT.html").is_file()
 
 
+def test_run_all_started_again_skips_the_studies_whose_results_are_current(tmp_path, capsys, monkeypatch):
+    # A killed main job started again goes on where it stopped: a study whose folder holds a whole result of this
+    # commit (clean tree), mode, config, XLA flags and device count is not run again; anything else runs.
+    from xgnn_jax import provenance
+    from xgnn_jax.study import results as results_lib
+
+    clean = {"git_commit": "abc123", "git_dirty": False}
+    monkeypatch.setattr(cli, "discover", lambda: STUDIES)
+    monkeypatch.setattr(provenance, "git_state", lambda: dict(clean))
+    monkeypatch.setattr(results_lib, "git_state", lambda: dict(clean))
+    assert cli.main(["run-all", "--results", str(tmp_path), "--quiet"]) == 0
+    first = {n: (tmp_path / n).resolve() for n in STUDIES}
+    capsys.readouterr()
+    assert cli.main(["run-all", "--results", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Running 0 studies" in out and "2 already current" in out and "DOES NOT HOLD" in out  # verdicts shown
+    assert {n: (tmp_path / n).resolve() for n in STUDIES} == first  # nothing ran
+    assert cli.main(["run-all", "--results", str(tmp_path), "--quiet", "--seed", "3"]) == 0  # another config
+    assert all((tmp_path / n).resolve() != first[n] for n in STUDIES)
+    again = {n: (tmp_path / n).resolve() for n in STUDIES}
+    assert cli.main(["run-all", "--results", str(tmp_path), "--quiet", "--seed", "3", "--rerun"]) == 0
+    assert all((tmp_path / n).resolve() != again[n] for n in STUDIES)
+    for changed in ({"git_commit": "def456", "git_dirty": False}, {"git_commit": "abc123", "git_dirty": True}):
+        clean.update(changed)  # another commit or a dirty tree: run again
+        before = (tmp_path / "study_a").resolve()
+        assert cli.main(["run-all", "--results", str(tmp_path), "--quiet", "--seed", "3", "--only", "study_a"]) == 0
+        assert (tmp_path / "study_a").resolve() != before
+
+
 def test_cli_reports_a_failing_study_and_still_runs_the_others(tmp_path, capsys, monkeypatch):
     def boom(config, out_dir=None, progress=True):
         raise RuntimeError("boom")

@@ -23,6 +23,7 @@ import dataclasses
 import datetime as _dt
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import time
@@ -74,6 +75,7 @@ class RunAllCmd:
     results: Path = Path("results")  # results folder
     quiet: bool = False  # no progress bars
     seed: int | None = None  # every study's seed (default: each config's own)
+    rerun: bool = False  # also run studies whose results are current (same commit, config, flags and devices)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,6 +214,29 @@ def run_one(study: Study, config: Any, *, mode: str, overrides: dict, results: P
     return summary
 
 
+def current_summary(results: Path, study: Study, config: Any, mode: str) -> dict | None:
+    """The summary of ``results/<study>`` when running the study again would only reproduce it: a whole folder
+    (:func:`results.check_folder`) of this mode and config, written by this commit from a clean tree, with the
+    same XLA flags and device count as now. None otherwise (then the study runs)."""
+    import jax
+
+    from xgnn_jax.study import results as results_lib
+
+    folder = results / study.name
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+        stored = json.loads((folder / "config.json").read_text())
+        summary = json.loads((folder / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    git, env = provenance.git_state(), meta.get("environment", {})
+    same = (meta.get("mode") == mode and stored == to_jsonable(config) and git["git_commit"] is not None
+            and meta.get("git_commit") == git["git_commit"] and not meta.get("git_dirty") and not git["git_dirty"]
+            and env.get("xla_flags", "").split() == os.environ.get("XLA_FLAGS", "").split()
+            and env.get("device_count") == jax.device_count())
+    return summary if same and not results_lib.check_folder(folder) else None
+
+
 def _refresh_report(results: Path, studies: dict, failures: dict) -> None:
     path = report.write_report(results, studies=studies, failures=failures)
     print(f"Report: {path} and {path.with_suffix('.html')}")
@@ -247,19 +272,31 @@ def cmd_run_all(cmd: RunAllCmd, studies: dict[str, Study]) -> int:
     if cmd.seed is not None and cmd.seed < 0:
         raise SystemExit(f"--seed: expected a non-negative int, got {cmd.seed}")
     chosen, mode = _chosen(cmd.only, studies), "full" if cmd.full else "quick"
+    configs, done = {}, {}
+    for study in chosen:
+        default = study.full_config() if cmd.full else study.quick_config()
+        configs[study.name] = (default if cmd.seed is None else dataclasses.replace(default, seed=cmd.seed), default)
+        summary = None if cmd.rerun else current_summary(cmd.results, study, configs[study.name][0], mode)
+        if summary is not None:
+            done[study.name] = summary
     timings = read_timings(cmd.results)
-    ests = [estimate(s, mode, timings) for s in chosen]
+    ests = [estimate(s, mode, timings) for s in chosen if s.name not in done]
     total = sum(e for e, _ in ests if e is not None)
     n_meas = sum(src == "measured" for _, src in ests)
-    print(f"Running {len(chosen)} studies in {mode} mode; estimated time about {total / 60:.1f} min "
-          f"({n_meas} of {len(chosen)} from measured runs, the rest from the studies' estimates); "
-          f"results in {cmd.results}/", flush=True)
+    print(f"Running {len(chosen) - len(done)} studies in {mode} mode; estimated time about {total / 60:.1f} min "
+          f"({n_meas} of {len(ests)} from measured runs, the rest from the studies' estimates); "
+          f"results in {cmd.results}/"
+          + (f"; {len(done)} already current, not run again (--rerun to run them)" if done else ""), flush=True)
     failures: dict[str, str] = {}
     t0 = time.perf_counter()
     for i, study in enumerate(chosen, 1):
         print(f"[{i}/{len(chosen)}] {study.name}: {study.title}", flush=True)
-        default = study.full_config() if cmd.full else study.quick_config()
-        config = default if cmd.seed is None else dataclasses.replace(default, seed=cmd.seed)
+        config, default = configs[study.name]
+        if study.name in done:  # a killed main job, started again, goes on where it stopped
+            print(f"[{study.name}] {mode}: results of this commit, config and flags already in "
+                  f"{cmd.results / study.name}/ (not run again; --rerun to run it):", flush=True)
+            print_verdicts(done[study.name])
+            continue
         try:
             run_one(study, config, mode=mode, overrides=overrides_of(config, default), results=cmd.results,
                     quiet=cmd.quiet)
