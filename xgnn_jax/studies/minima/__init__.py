@@ -47,7 +47,8 @@ resumes) and the per-restart outcomes go out as ``restarts_<network>_<family>.cs
 
 Quick setting: estimated 40-60 s on 2 idle CPU cores (45 s measured at a load of 3), almost all of it XLA compilation (about 20 programs);
 measured 130-180 s on the shared 2-core machine at a load of 8-10. Full setting: 512 restarts per GD cell (128 per
-SGD / Adam cell) on a 10 x 6 grid, 2000 epochs. Every sweep (GD, momentum, per-example SGD, Adam) runs on the
+SGD / Adam cell) on a 10 x 6 grid, 2000 epochs: 257 s measured in one ``scripts/run.sh --full`` (2-core AMD EPYC,
+2026-12-02), about 140 s of it the sweeps (mostly compilation). Every sweep (GD, momentum, per-example SGD, Adam) runs on the
 fused tiny-network kernel with probes (:func:`.sweeps.run_and_outcome`), sharded over the CPU cores. On a GPU: ``--execution vmap --memory_budget_gb 16``. Per-phase timings are in
 ``summary["timings_s"]``.
 """
@@ -121,7 +122,7 @@ class Config:
     execution: str = "auto"  # restart engine execution ("vmap" on a GPU)
     memory_budget_gb: float = 1.0  # restart engine: bytes per chunk
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 38, "full": 540}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 38, "full": 255}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "heal_factor": (2, None), "optimizer_restarts": (0, None), "rescue_min": (0, 1), "init_ranges": (1e-6, None), "ref_init_range": (1e-6, None),
         "grad_tol_sensitivity": (0, None), "refine_factor": (1, None), "basin_tol": (1e-9, None),
