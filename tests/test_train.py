@@ -448,6 +448,17 @@ def test_fused_kernel_with_momentum_agrees_with_the_scan(optimizer, hp):
     assert float(jnp.std(scan["final_loss"])) > 0  # the restarts differ
 
 
+def _scan_and_fused(model, cfg, hp, seed, probes, scan=True):
+    """make_run (vmapped) and the fused kernel on XOR, 16 restarts in blocks of 8 from the same keys."""
+    from xgnn_jax.engine import fused
+
+    keys = jax.random.split(jax.random.key(seed), 16)
+    res = jax.vmap(lambda k: train.make_run(model, XOR, cfg)(k, hp))(keys) if scan else None
+    out = fused.make_run(model, XOR, cfg, target_loss=0.05, probes=probes).batched(
+        keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+    return res, out
+
+
 @pytest.mark.parametrize("model", [MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)"),
                                    ShortcutMLP()])
 @pytest.mark.parametrize("optimizer, hp", [("momentum", {"lr": 2.0, "momentum": 0.9}), ("sgd", {"lr": 2.0})])
@@ -457,12 +468,8 @@ def test_fused_probes_give_what_the_history_holds(model, optimizer, hp):
     from xgnn_jax.engine import fused, outcomes
 
     cfg = train.TrainConfig(epochs=300, optimizer=optimizer, loss="half_sse", reduction="sum")
-    keys = jax.random.split(jax.random.key(3), 16)
-    run = train.make_run(model, XOR, cfg)
-    res = jax.vmap(lambda k: run(k, hp))(keys)
     probes = fused.Probes((100, 250, 300), params=True)
-    out = fused.make_run(model, XOR, cfg, target_loss=0.05, probes=probes).batched(
-        keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+    res, out = _scan_and_fused(model, cfg, hp, 3, probes)
     h = res.history
     for i, e in enumerate(probes.epochs):
         np.testing.assert_allclose(out["loss_at"][:, i], h["loss"][:, e - 1], rtol=1e-4, atol=1e-6)
@@ -510,11 +517,8 @@ def test_fused_per_example_sgd_and_adam_follow_make_run(model, mode, optimizer, 
 
     cfg = train.TrainConfig(epochs=200, mode=mode, optimizer=optimizer, loss="half_sse", reduction=reduction,
                             shuffle=shuffle)
-    keys = jax.random.split(jax.random.key(7), 16)
-    res = jax.vmap(lambda k: train.make_run(model, XOR, cfg)(k, hp))(keys)
     probes = fused.Probes((1, 50, 200), params=True)
-    out = fused.make_run(model, XOR, cfg, target_loss=0.05, probes=probes).batched(
-        keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+    res, out = _scan_and_fused(model, cfg, hp, 7, probes)
     h = res.history
     for i, e in enumerate(probes.epochs):
         np.testing.assert_allclose(out["loss_at"][:, i], h["loss"][:, e - 1], rtol=1e-4, atol=1e-6)
@@ -526,9 +530,7 @@ def test_fused_per_example_sgd_and_adam_follow_make_run(model, mode, optimizer, 
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, **tol), out["params"], res.params)
     assert float(jnp.std(res.final_loss)) > 1e-3  # the restarts differ
     if shuffle and mode == "sgd":  # the order matters: the stored order gives other results
-        fixed = dataclasses.replace(cfg, shuffle=False)
-        other = fused.make_run(model, XOR, fixed, target_loss=0.05).batched(
-            keys, {k: jnp.full((16,), v) for k, v in hp.items()}, 8)
+        _, other = _scan_and_fused(model, dataclasses.replace(cfg, shuffle=False), hp, 7, None, scan=False)
         assert np.abs(np.asarray(other["final_loss"]) - np.asarray(out["final_loss"])).max() > 1e-4
 
 
