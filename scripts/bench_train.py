@@ -241,7 +241,7 @@ def bench_standard_bp(epochs: int, repeats: int) -> None:
     n_batch = 512
     keys = jax.random.split(jax.random.key(1), n_batch)
     f_many, compile_fb = timed_compile(lambda ks: frun.batched(ks, {"learning_rate": jnp.full(n_batch, eta)},
-                                                               n_batch), keys)
+                                                               frun.block_size), keys)
     t_fb = best_of(lambda: jax.block_until_ready(f_many(keys)), repeats) / epochs / n_batch
 
     xn, yn = np.asarray(x, np.float64), np.asarray(y, np.float64)
@@ -263,7 +263,7 @@ def bench_standard_bp(epochs: int, repeats: int) -> None:
                     (f"JAX lax.scan over {epochs} epochs", t_scan),
                     ("train.make_run (sgd mode, + per-epoch loss)", t_engine),
                     ("fused kernel, one restart (+ per-epoch loss)", t_f1),
-                    (f"fused kernel, per restart of {n_batch}", t_fb)):
+                    (f"fused kernel, per restart of {n_batch} (blocks of {frun.block_size})", t_fb)):
         print(f"{name:>44} {t * 1e6:10.2f} {t_np / t:17.1f}x")
     print(f"compile: scan {compile_s:.2f} s, train.make_run {compile_engine:.2f} s, fused one restart "
           f"{compile_f1:.2f} s, fused batch {compile_fb:.2f} s")

@@ -499,6 +499,18 @@ def test_fused_permutation_ranks_are_jax_permutations(m):
         fused.permutation_ranks(keys, fused.MAX_EXAMPLES + 1)
 
 
+@pytest.mark.parametrize("m", [1, 2, 3, 17, 64, 65, 200])
+def test_sort_free_epoch_order_is_jax_permutation(m):
+    # make_run's epoch order (sort-free up to ORDER_MAX examples) must be jax.random.permutation, bit for bit.
+    from xgnn_jax.engine import shuffle
+
+    keys = jax.random.split(jax.random.key(100 + m), 32)
+    ours = np.asarray(jax.jit(jax.vmap(lambda k: shuffle.permutation(k, m)))(keys))
+    theirs = np.asarray(jax.vmap(lambda k: jax.random.permutation(k, m))(keys))
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)
+
+
 _MLP = MLP((2, 2, 1), weight_init="uniform(-1, 1)", bias_init="uniform(-1, 1)")
 
 

@@ -56,6 +56,7 @@ from xgnn_jax.core.shortcut import ShortcutMLP
 from xgnn_jax.engine import optimizers as optimizers_lib
 from xgnn_jax.engine import outcomes as outcomes_lib
 from xgnn_jax.engine import penalties as penalties_lib
+from xgnn_jax.engine import shuffle as shuffle_lib
 from xgnn_jax.engine import train as train_lib
 
 Array = jax.Array
@@ -75,24 +76,6 @@ def _sum(a: Array, axis: int) -> Array:
     for p in parts[1:]:
         out = out + p
     return out
-
-
-def permutation_ranks(keys: Array, m: int) -> Array:
-    """``(m, B)`` int32: ``ranks[i, b]`` is the position of example ``i`` in ``jax.random.permutation(keys[b], m)``.
-
-    The same permutation as JAX's (for ``m <= MAX_EXAMPLES``, one round of its sort-based shuffle: the stable
-    order of ``bits(split(key)[1], (m,))``), without the sort: a rank is the number of keys below it, ties broken by
-    index as a stable sort breaks them. XLA's CPU sort of many short rows cost about ten times the updates of a
-    tiny network's epoch; these ``m^2`` comparisons are elementwise over the restarts.
-    """
-    if not 1 <= m <= MAX_EXAMPLES:
-        raise ValueError(f"m: expected 1..{MAX_EXAMPLES} examples, got {m}")
-    if m == 1:  # JAX's shuffle does no round for one element
-        return jnp.zeros((1,) + keys.shape, jnp.int32)
-    u = jax.vmap(lambda k: jax.random.bits(jax.random.split(k)[1], (m,), jnp.uint32))(keys).T  # (m, B)
-    below = u[None, :, :] < u[:, None, :]  # [i, k]: key k sorts before key i
-    tie_first = (u[None, :, :] == u[:, None, :]) & (jnp.arange(m)[None, :] < jnp.arange(m)[:, None])[:, :, None]
-    return jnp.sum((below | tie_first).astype(jnp.int32), axis=1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -125,7 +108,8 @@ class Probes:
 
 
 MAX_PARAMS = 1024  # beyond this the unrolled elementwise products stop paying off: use the generic engine
-MAX_EXAMPLES = 256
+MAX_EXAMPLES = shuffle_lib.MAX_EXAMPLES
+permutation_ranks = shuffle_lib.permutation_ranks  # the epoch order, as make_run draws it
 
 
 ADAM_DEFAULTS = {"eps": 1e-8, "eps_root": 0.0}  # optax.adam's, used unless given as hyperparameters
@@ -468,15 +452,15 @@ class FusedRun:
 
 def make_run(model: MLP | ShortcutMLP, data: train_lib.Data,
              config: train_lib.TrainConfig = train_lib.TrainConfig(), target_loss: float = 1e-2,
-             unroll: int | None = None, block_size: int = 512, probes: Probes | None = None) -> FusedRun:
+             unroll: int | None = None, block_size: int | None = None, probes: Probes | None = None) -> FusedRun:
     """The fused run for ``model`` on ``data`` (raises ``ValueError`` naming what is unsupported).
 
     ``probes``: what to record besides the final outcomes (:class:`Probes`; None: nothing, the program is the
     one without probes).
 
-    ``block_size``: restarts per block (the sweep's default for this run); ``unroll``: scan steps per loop
-    iteration (None: 4 for networks of at most 16 parameters, else 1: unrolling a larger body costs more compile
-    time than it saves). Measured on 1 core of a Xeon (AVX-512), XOR 2-2-1 x 2000 steps, R = 16384: block 128 /
+    ``block_size``: restarts per block (the sweep's default for this run; None: 512 for networks of at most 16
+    parameters, else 256); ``unroll``: scan steps per loop iteration (None: 4 for networks of at most 16
+    parameters, else 1: unrolling a larger body costs more compile time than it saves). Measured on 1 core of a Xeon (AVX-512), XOR 2-2-1 x 2000 steps, R = 16384: block 128 /
     unroll 1: 3.5e7 restart-steps/s; 512 / 4: 6.3e7; 2048 / 4: 5.4e7 (the block's state leaves L1/L2). For 2-16-1,
     unroll 1: block 128: 5.2e6, 512: 7.4e6.
     """
@@ -489,6 +473,10 @@ def make_run(model: MLP | ShortcutMLP, data: train_lib.Data,
         raise ValueError(f"config: the fused kernel does not support {reason}; use train.make_run")
     if unroll is None:
         unroll = 4 if model.num_params <= 16 else 1
+    if block_size is None:
+        # Measured on 2 cores (AMD EPYC, AVX2), per restart-step: 2-16-1 XOR 1.57e7/s at 256 against 1.29e7 at
+        # 512; watermelon 8-10-1 standard BP 2.9 us per epoch against 3.7; 2-2-1 the same at 256 and 512.
+        block_size = 512 if model.num_params <= 16 else 256
     if not (isinstance(block_size, int) and block_size > 0):
         raise ValueError(f"block_size: expected a positive int, got {block_size!r}")
     if probes is not None:

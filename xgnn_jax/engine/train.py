@@ -75,6 +75,7 @@ from xgnn_jax.data.datasets import Dataset
 from xgnn_jax.engine import optimizers as optimizers_lib
 from xgnn_jax.engine import outcomes as outcomes_lib
 from xgnn_jax.engine import penalties as penalties_lib
+from xgnn_jax.engine import shuffle as shuffle_lib
 
 Array = jax.Array
 
@@ -84,6 +85,7 @@ MODE_ALIASES = {"accumulated_bp": "full_batch", "standard_bp": "sgd"}
 OPTIMIZERS = optimizers_lib.NAMES  # the command-line names; TrainConfig also takes optax factories
 REGULARIZATIONS = penalties_lib.NAMES
 VAL_METRICS = ("loss", "error")
+UNROLL_UPDATES = 32  # an epoch of at most this many updates runs unrolled (sgd, minibatch modes)
 # The book's names for the two modes of C11.
 ACCUMULATED_BP, STANDARD_BP = "full_batch", "sgd"
 # The model's hyperparameters: the scales that multiply the initial draws (swept as arrays).
@@ -511,8 +513,10 @@ def make_run(model: Any, data: Any, config: TrainConfig = TrainConfig(), *,
             else:
                 if hook is not None:
                     recorded = hook(state.params, jax.grad(E)(state.params, x, y, hp))
-                order = jax.random.permutation(k, m) if config.shuffle else jnp.arange(m)
-                new, _ = jax.lax.scan(update, carry, order[: n_updates * batch].reshape(n_updates, batch))
+                order = shuffle_lib.permutation(k, m) if config.shuffle else jnp.arange(m)
+                # A short epoch unrolled: the loop's per-iteration cost was half of a tiny network's update.
+                new, _ = jax.lax.scan(update, carry, order[: n_updates * batch].reshape(n_updates, batch),
+                                      unroll=n_updates if n_updates <= UNROLL_UPDATES else 1)
             if config.early_stopping:
                 new = select(state.stopped, carry, new)
             state = state._replace(params=new[0], opt_state=new[1], epoch=state.epoch + 1)
