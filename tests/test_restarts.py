@@ -374,6 +374,14 @@ def test_fused_kernel_is_not_used_for_what_it_does_not_implement():
     for cfg in (train.TrainConfig(epochs=5, regularization="l2"), train.TrainConfig(epochs=5, record_grad_norm=False)):
         assert fused.unsupported_reason(MLP((2, 2, 1)), data, cfg) is not None
         assert not hasattr(restarts.outcome_run(MLP((2, 2, 1)), data, cfg), "batched")
+        assert not fused.chosen(MLP((2, 2, 1)), data, cfg)  # the one rule every "fused when possible" follows
+        assert not fused.chosen(MLP((2, 2, 1)), data, cfg, fused=False)
+        with pytest.raises(ValueError, match="fused: the fused kernel does not support"):
+            fused.chosen(MLP((2, 2, 1)), data, cfg, fused=True)
+    supported = train.TrainConfig(epochs=5)
+    assert fused.chosen(MLP((2, 2, 1)), data, supported) == (jax.default_backend() == "cpu")
+    assert fused.chosen(MLP((2, 2, 1)), data, supported, fused=True)
+    assert not fused.chosen(MLP((2, 2, 1)), data, supported, fused=False)
 
 
 def test_a_sweep_resumes_in_the_chunking_it_was_started_with(tmp_path):

@@ -133,6 +133,19 @@ def _optimizer_reason(opt: optimizers_lib.Optimizer) -> str | None:
     return None
 
 
+def chosen(model, data: train_lib.Data, config: train_lib.TrainConfig, fused: bool | None = None) -> bool:
+    """Whether runs of this configuration go on the fused kernel: ``fused=None`` when the kernel supports the
+    configuration and JAX's default backend is the CPU (on accelerators plain vmap is faster, see
+    :func:`xgnn_jax.engine.restarts.choose_execution`); ``True``: required (``ValueError`` naming what the kernel
+    does not support); ``False``: never. The one rule behind every "fused when possible" in the project."""
+    if fused is False or (fused is None and jax.default_backend() != "cpu"):
+        return False
+    reason = unsupported_reason(model, data, config)
+    if reason is not None and fused:
+        raise ValueError(f"fused: the fused kernel does not support {reason}")
+    return reason is None
+
+
 def unsupported_reason(model, data: train_lib.Data, config: train_lib.TrainConfig) -> str | None:
     """Why the fused kernel cannot run this configuration (None when it can)."""
     # The kernel re-implements MLP's forward pass itself, so it takes exactly that class (not other models,

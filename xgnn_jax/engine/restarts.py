@@ -143,14 +143,8 @@ def outcome_run(model, data, config=None, target_loss: float = 1e-2, fused: bool
     from xgnn_jax.engine import train as train_lib
 
     config = config if config is not None else train_lib.TrainConfig()
-    if fused is None and jax.default_backend() != "cpu":
-        fused = False  # on accelerators plain vmap is faster (see choose_execution)
-    if fused is not False:
-        reason = fused_lib.unsupported_reason(model, data, config)
-        if reason is None:
-            return fused_lib.make_run(model, data, config, target_loss)
-        if fused:
-            raise ValueError(f"fused: the fused kernel does not support {reason}")
+    if fused_lib.chosen(model, data, config, fused):
+        return fused_lib.make_run(model, data, config, target_loss)
     run = train_lib.make_run(model, data, config)
 
     def run_outcomes(key, hp=None):

@@ -47,7 +47,7 @@ def run_and_outcome(model, epochs: int, mode: str = "full_batch", keep: bool = F
     :func:`train.make_run` with its history elsewhere; the same outcomes (:func:`xor_runs.solve_outcome`)."""
     tc = train_config(epochs, mode)
     fast = dataclasses.replace(tc, record_grad_norm=True)  # the kernel measures the gradient norm anyway
-    if jax.default_backend() == "cpu" and fused.unsupported_reason(model, DATA, fast) is None:
+    if fused.chosen(model, DATA, fast):
         run = fused.make_run(model, DATA, fast, target_loss=TARGETS[0][1],
                              probes=xor_runs.solve_probes(TARGETS, keep, epochs))
         return run, xor_runs.fused_solve_outcome(TARGETS, keep)

@@ -58,12 +58,12 @@ def fused_outcome_fn(T: int, factor: int, loss_tol: float):
 
 def run_and_outcome(cfg, model, data, tc: train.TrainConfig, T: int):
     """The run function of one family's sweep and its outcome function: the fused tiny-network kernel with probes
-    where it implements the configuration and the sweep runs on CPU (``execution`` ``"auto"`` or ``"fused"``),
+    where it implements the configuration and the sweep runs on CPU (``execution="auto"``; ``"fused"``: required),
     else :func:`xgnn_jax.engine.train.make_run` with the history."""
     f, d = cfg.heal_factor, train.Data(data.x, data.y)
     fused_tc = dataclasses.replace(tc, record_grad_norm=True)  # the kernel measures the gradient norm anyway
-    if (cfg.execution == "fused" or (cfg.execution == "auto" and jax.default_backend() == "cpu")) \
-            and fused.unsupported_reason(model, d, fused_tc) is None:
+    prefer = {"fused": True, "auto": None}.get(cfg.execution, False)
+    if fused.chosen(model, d, fused_tc, prefer):
         run = fused.make_run(model, d, fused_tc, target_loss=cfg.loss_tol,
                              probes=fused.Probes((T, (f - 1) * T, f * T), params=True))
         return run, fused_outcome_fn(T, f, cfg.loss_tol), fused_tc
