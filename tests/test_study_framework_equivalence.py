@@ -36,6 +36,9 @@ def test_quick_study_finds_every_system_equal_to_the_core(tmp_path, study_seed):
         assert arrays["keras_float32_own"].shape == (cfg.keras_epochs,)
     for name in v["figures"]:
         assert (tmp_path / name).exists()
+    # The Flax sweeps keep their chunks in the results folder (an interrupted run resumes them).
+    assert {p.parent.name for p in (tmp_path / "sweeps").rglob("manifest.json")} == {
+        f"flax_{m}_{d}" for m in ("pytorch", "keras") for d in cfg.dtypes}
 
 
 def test_relative_difference_is_zero_only_for_equal_values():

@@ -26,3 +26,8 @@ def test_quick_study_reports_c13(tmp_path, study_seed):
         assert arrays["losses_manual"].shape == (seed_numpy_net.Config(seed=study_seed).restarts, 500)
         assert arrays["losses64_numpy"].shape == (1, 500)
     assert (tmp_path / "seed_numpy_net.png").exists()
+    # Its sweeps keep their chunks in the results folder: a second run resumes them and gives the same numbers.
+    assert {p.parent.name for p in (tmp_path / "sweeps").rglob("manifest.json")} == {"float32", "float64"}
+    again = seed_numpy_net.run(seed_numpy_net.Config(seed=study_seed), out_dir=tmp_path, progress=False)
+    assert again["max_relative_difference_float64"] == summary["max_relative_difference_float64"]
+    assert again["loss_end"] == summary["loss_end"]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import jax
@@ -181,8 +182,9 @@ def _compare(name: str, dtype: str, cfg: Config, data32, module) -> dict:
             "first_loss": float(core[0]), "final_loss": float(core[-1]), "curves": (own, core)}
 
 
-def _flax(cfg: Config, dtype: str, data32) -> dict:
-    """The Flax versions of the PyTorch and Keras models as restart sweeps, against the core in the same sweep."""
+def _flax(cfg: Config, dtype: str, data32, out_dir=None) -> dict:
+    """The Flax versions of the PyTorch and Keras models as restart sweeps, against the core in the same sweep
+    (with ``out_dir``, resumable from ``out_dir/sweeps/flax_<model>_<dtype>``)."""
     tcfgs = train_configs(cfg)
     flax_models = {"pytorch": fm.TwoLayerNet(cfg.d_in, cfg.torch_hidden, cfg.d_out, rngs=fm.nnx.Rngs(0)),
                    "keras": fm.KerasNet(cfg.d_in, (*cfg.keras_hidden, cfg.d_out), rngs=fm.nnx.Rngs(0))}
@@ -198,8 +200,11 @@ def _flax(cfg: Config, dtype: str, data32) -> dict:
             def both(key, hp, core_run=core_run, flax_run=flax_run):
                 return {"core": core_run(key, hp).history["loss"], "flax": flax_run(key, hp).history["loss"]}
 
+            where = {} if out_dir is None else {
+                "out_dir": Path(out_dir) / "sweeps" / f"flax_{name}_{dtype}",
+                "config": {"study": "framework_equivalence", "model": name, **dataclasses.asdict(cfg)}}
             sw = restarts.sweep(both, cfg.seed, cfg.flax_restarts, {"learning_rate": np.asarray(lr, dtype)},
-                                outcome=lambda r: r, progress=False)
+                                outcome=lambda r: r, progress=False, **where)
             rel = relative_difference(sw.outcomes["flax"], sw.outcomes["core"])
             worst = max(worst, float(np.asarray(rel).reshape(-1, np.shape(rel)[-1])[:, :DECISION_STEPS].max()))
             whole = max(whole, float(rel.max()))
@@ -220,7 +225,7 @@ def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     tasks = [(s, d) for d in cfg.dtypes for s in SYSTEMS]
     for name, dtype in results.progress(tasks, desc="systems", enabled=progress):
         if name == "flax":
-            rows.append(_flax(cfg, dtype, data32))
+            rows.append(_flax(cfg, dtype, data32, out_dir))
         elif modules[name] is None:
             rows.append({"system": name, "dtype": dtype, "ran": False, "ok": False})
         else:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 from typing import ClassVar
 
 import jax
@@ -115,11 +116,14 @@ def _all_ways(key, lr, steps: int, dtype):
             "params_gap": jnp.maximum(*(jnp.max(jnp.abs(a["W"] - b["W"])) for a, b in zip(p_manual, p_auto, strict=True)))}
 
 
-def _over_keys(keys, cfg: Config, dtype) -> dict:
+def _over_keys(keys, cfg: Config, dtype, out_dir=None) -> dict:
     """:func:`_all_ways` for every restart key, through the one restart engine (:func:`restarts.map_over`: the keys
-    are the rows, so each restart keeps the draws of ``split(key(seed), restarts)``)."""
+    are the rows, so each restart keeps the draws of ``split(key(seed), restarts)``); with ``out_dir`` its chunks go
+    to ``out_dir/sweeps/<dtype>`` (an interrupted run resumes them)."""
+    where = {} if out_dir is None else {"out_dir": Path(out_dir) / "sweeps" / jnp.dtype(dtype).name,
+                                        "config": {"study": "seed_numpy_net", **dataclasses.asdict(cfg)}}
     sw = restarts.map_over(lambda _key, row, _hp: _all_ways(jax.random.wrap_key_data(row), cfg.lr, cfg.steps, dtype),
-                           jax.random.key_data(keys), seed=cfg.seed, outcome=_identity, progress=False)
+                           jax.random.key_data(keys), seed=cfg.seed, outcome=_identity, progress=False, **where)
     return {k: np.asarray(v)[:, 0] for k, v in sw.outcomes.items()}
 
 
@@ -137,7 +141,7 @@ def _rel_text(v: float) -> str:
     return "bit for bit" if v == 0 else f"to {v:.1g} (relative)"
 
 
-def _runs(cfg: Config, progress: bool):
+def _runs(cfg: Config, progress: bool, out_dir=None):
     """float32 restarts, float64 restarts and the article's numpy loop on the float32 draws."""
     if cfg.restarts <= 0 or cfg.float64_restarts < 0 or cfg.steps <= 0:
         raise ValueError("restarts, steps: expected positive counts; float64_restarts: non-negative")
@@ -145,7 +149,7 @@ def _runs(cfg: Config, progress: bool):
     if progress:
         print(f"[seed_numpy_net] float32: {cfg.restarts} restarts x 5 runs of {cfg.steps} steps")
     t0 = time.perf_counter()
-    out32 = _over_keys(keys, cfg, jnp.float32)
+    out32 = _over_keys(keys, cfg, jnp.float32, out_dir)
     compile32 = time.perf_counter() - t0  # compile and run (the runs take a small part of it)
 
     out64, numpy_losses, numpy_s = None, [], 0.0
@@ -154,7 +158,7 @@ def _runs(cfg: Config, progress: bool):
             print(f"[seed_numpy_net] float64: {cfg.float64_restarts} restarts, JAX and the article's numpy loop")
         with jax.enable_x64(True):
             k64 = keys[: cfg.float64_restarts]
-            out64 = _over_keys(k64, cfg, jnp.float64)
+            out64 = _over_keys(k64, cfg, jnp.float64, out_dir)
             for k in k64:
                 # The float32 run's draws, in float64 (the article's numpy precision).
                 x, y, p0, _ = problem(k, jnp.float64, draw_dtype=jnp.float32)
@@ -270,7 +274,7 @@ def _verdict(cfg: Config, s: dict, out32, figures):
 def run(config: Config = Config(), out_dir=None, progress: bool = True) -> dict:
     t_start = time.perf_counter()
     cfg = config
-    out32, out64, numpy_losses, numpy_s, compile32 = _runs(cfg, progress)
+    out32, out64, numpy_losses, numpy_s, compile32 = _runs(cfg, progress, out_dir)
     summary = _measure(cfg, out32, out64, numpy_losses)
     summary.update(compile_s_float32=compile32, numpy_float64_seconds_per_run=numpy_s / max(cfg.float64_restarts, 1))
     ways = ("manual", "jax.grad", "optax")
