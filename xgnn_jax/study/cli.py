@@ -94,6 +94,7 @@ class StabilityCmd:
     only: str = ""  # comma-separated study names (default: all)
     results: Path = Path("results")  # results folder (runs go to RESULTS/stability/)
     isa: str | None = None  # cap XLA's CPU instruction set, e.g. AVX2 (default: the machine's)
+    full: bool = False  # also run the full setting (first seed, each level) and compare it with the quick runs
 
 
 def _run_cmd_type(studies: dict[str, Study], full: bool) -> type:
@@ -348,6 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         from xgnn_jax.study import stability
 
         return stability.check(seeds=cmd.seeds, opt_levels=cmd.opt_levels, only=cmd.only, results=cmd.results,
-                               isa=cmd.isa, studies=studies)
+                               isa=cmd.isa, studies=studies, full=cmd.full)
     # The chosen subcommand: the first study name on the line (two studies may share one Config class).
     return cmd_run(cmd, studies[next(a for a in argv[1:] if a in studies)], studies)
