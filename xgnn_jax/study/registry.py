@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from xgnn_jax.study import results
 from xgnn_jax.study.claims import CLAIMS
 
 
@@ -166,8 +167,6 @@ def run_study(study: Study, config: Any, *, results_root: str | Path = "results"
     symlink ``results_root/<name>`` at it in one atomic step. A study that fails leaves the old results in
     place (its staging folder is removed; one killed outright is taken over, with its resumable sweeps, by the
     next run of the same config)."""
-    from xgnn_jax.study import results
-
     study.check(config)
     t0 = time.perf_counter()
     staging = results.staging_folder(results_root, study.name, config)

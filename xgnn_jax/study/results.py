@@ -36,11 +36,13 @@ import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xgnn_jax.io import atomic_write_bytes, to_jsonable, write_csv, write_json, write_npz
 from xgnn_jax.provenance import environment, git_state, versions
-from xgnn_jax.study.registry import Study
+
+if TYPE_CHECKING:  # only annotations: registry imports this module
+    from xgnn_jax.study.registry import Study
 
 RUNS = ".runs"  # results/.runs/<study>/<run-id>/: every run's folder; results/<study> links the published one
 STAGING_MARK = ".staging.json"  # present while a run folder is being written; names where it will be published

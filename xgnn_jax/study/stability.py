@@ -257,9 +257,3 @@ def check(*, seeds: str = "0-4", opt_levels: str = "1,3", only: str = "", result
     print(text)
     return 0 if all(r["agree"] for r in rows) else 1
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m xgnn_jax stability ...`` (the one parser lives in :mod:`xgnn_jax.study.cli`)."""
-    from xgnn_jax.study import cli
-
-    return cli.main(["stability", *(sys.argv[1:] if argv is None else argv)])
