@@ -51,7 +51,7 @@ class Config:
     sharpness: float = 20.0  # sigmoid steepness times bin width in the bump construction
     tolerance: float = 0.05  # RMS error counted as "approximated" (targets have range about 1-2)
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 13, "full": 118}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 13, "full": 89}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "m": (2, None), "bumps": (1, None), "sharpness": (1e-6, None)}
 

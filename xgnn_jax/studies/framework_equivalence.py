@@ -75,7 +75,7 @@ class Config:
     flax_restarts: int = 2  # restarts of each Flax run (a sweep)
     dtypes: tuple[str, ...] = ("float64", "float32")
 
-    ESTIMATED_SECONDS: ClassVar[dict] = {"quick": 30, "full": 77}
+    ESTIMATED_SECONDS: ClassVar[dict] = {"quick": 30, "full": 68}
     RANGES: ClassVar[dict] = {"dnn_lr": (0.0, None), "numpy_lr": (0.0, None), "torch_lr": (0.0, None)}
 
     @classmethod

@@ -65,7 +65,7 @@ class Config:
     lr: float = 1e-6  # the article's learning rate
     float64_restarts: int = 1  # restarts also run in float64 (and through numpy)
 
-    ESTIMATED_SECONDS = {"quick": 10, "full": 33}
+    ESTIMATED_SECONDS = {"quick": 10, "full": 30}
     RANGES: ClassVar[dict] = {"float64_restarts": (0, None), "lr": (0.0, None)}
 
     @classmethod

@@ -62,7 +62,7 @@ class Config:
     clear_factor: float = 1.25  # a win needs a median error this many times lower (and rank-sum p < alpha)
     alpha: float = 0.05  # significance level of the rank-sum test over seeds
 
-    ESTIMATED_SECONDS = {"quick": 32, "full": 60}
+    ESTIMATED_SECONDS = {"quick": 32, "full": 50}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "seed": (0, 2**32 - 1), "deep_width": (1, None), "deep_layers": (1, None), "seeds": (2, None),
         "epochs": (1, None), "m": (2, None), "learned_rms": (0, None), "clear_factor": (1, None),

@@ -53,7 +53,7 @@ from xgnn_jax.study.verdict import Number, Verdict, verdict
 class Config:
     """Quick setting by default; ``Config.full()`` for the publication setting."""
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 30, "full": 80}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 30, "full": 78}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "epochs": (5000, None),  # L04 counts failures within 5000 epochs
         "epochs_231": (10000, None),  # the 2-3-1 report's budget

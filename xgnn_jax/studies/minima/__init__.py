@@ -122,7 +122,7 @@ class Config:
     execution: str = "auto"  # restart engine execution ("vmap" on a GPU)
     memory_budget_gb: float = 1.0  # restart engine: bytes per chunk
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 38, "full": 255}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 38, "full": 221}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "heal_factor": (2, None), "optimizer_restarts": (0, None), "rescue_min": (0, 1), "init_ranges": (1e-6, None), "ref_init_range": (1e-6, None),
         "grad_tol_sensitivity": (0, None), "refine_factor": (1, None), "basin_tol": (1e-9, None),

@@ -68,7 +68,7 @@ class Config:
     weight_decays: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # L2 strengths wd (E + wd/2 sum w^2)
     lams: tuple[float, ...] = (0.99999, 0.9999, 0.999, 0.99, 0.9, 0.5)  # the book's lambda (lam E + (1-lam) sum w^2)
 
-    ESTIMATED_SECONDS = {"quick": 12, "full": 60}
+    ESTIMATED_SECONDS = {"quick": 12, "full": 54}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "seed": (0, 2**32 - 1), "restarts": (2, None), "n_train": (1, None), "n_val": (1, None),
         "n_test": (1, None), "noise": (0, None), "hidden": (1, None), "epochs": (1, None), "lr": (1e-12, None),

@@ -57,7 +57,7 @@ class Config:
     xor_max_epochs: int = 64  # cap for XOR runs with cycle detection (x 4 updates)
     xor_long_epochs: int = 2000  # runs without cycle detection: never converge?
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 10, "full": 55}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 10, "full": 44}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "n": (2, None), "d": (1, None), "margins": (1e-6, None)}
 

@@ -74,7 +74,7 @@ class Config:
     timing_epochs_sgd: int = 3  # epochs per timed single run (standard BP)
     timing_epochs_gd: int = 100  # epochs per timed single run (accumulated BP)
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 23, "full": 195}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 23, "full": 179}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "threshold": (1e-12, None), "large_target": (1e-12, None), "large_noise": (0, None),
         "large_n": (4, None), "timing_epochs_sgd": (1, None), "timing_epochs_gd": (1, None)}

@@ -55,7 +55,7 @@ class Config:
     rbf_lr: float = 0.05
     rbf_beta: float = 1.0  # width of the closed-form RBF networks
 
-    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 9, "full": 21}
+    ESTIMATED_SECONDS: ClassVar[dict[str, int]] = {"quick": 9, "full": 19}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "linear_sizes": (1, None), "rbf_beta": (1e-6, None), "rbf_centres": (1, None)}
 

@@ -121,7 +121,7 @@ class Config:
     depth_seeds: int = 16
     """Part 7: seeds per scheme."""
 
-    ESTIMATED_SECONDS = {"quick": 35, "full": 110}
+    ESTIMATED_SECONDS = {"quick": 35, "full": 105}
     RANGES: ClassVar[dict[str, tuple[float | None, float | None]]] = {
         "seed": (0, 2**32 - 1), "width": (2, None), "constant": (None, None), "mask_seeds": (1, None),
         "train_n": (2, None), "rounding_n": (2, None), "logistic_seeds": (1, None), "vocab": (2, None),
