@@ -29,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import time
-from pathlib import Path
 from typing import ClassVar
 
 import jax
@@ -200,11 +199,9 @@ def _flax(cfg: Config, dtype: str, data32, out_dir=None) -> dict:
             def both(key, hp, core_run=core_run, flax_run=flax_run):
                 return {"core": core_run(key, hp).history["loss"], "flax": flax_run(key, hp).history["loss"]}
 
-            where = {} if out_dir is None else {
-                "out_dir": Path(out_dir) / "sweeps" / f"flax_{name}_{dtype}",
-                "config": {"study": "framework_equivalence", "model": name, **dataclasses.asdict(cfg)}}
             sw = restarts.sweep(both, cfg.seed, cfg.flax_restarts, {"learning_rate": np.asarray(lr, dtype)},
-                                outcome=lambda r: r, progress=False, **where)
+                                outcome=lambda r: r, progress=False,
+                                **results.sweep_kwargs(out_dir, "framework_equivalence", f"flax_{name}_{dtype}", cfg))
             rel = relative_difference(sw.outcomes["flax"], sw.outcomes["core"])
             worst = max(worst, float(np.asarray(rel).reshape(-1, np.shape(rel)[-1])[:, :DECISION_STEPS].max()))
             whole = max(whole, float(rel.max()))

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 from typing import ClassVar
 
 import jax
@@ -120,8 +119,7 @@ def _over_keys(keys, cfg: Config, dtype, out_dir=None) -> dict:
     """:func:`_all_ways` for every restart key, through the one restart engine (:func:`restarts.map_over`: the keys
     are the rows, so each restart keeps the draws of ``split(key(seed), restarts)``); with ``out_dir`` its chunks go
     to ``out_dir/sweeps/<dtype>`` (an interrupted run resumes them)."""
-    where = {} if out_dir is None else {"out_dir": Path(out_dir) / "sweeps" / jnp.dtype(dtype).name,
-                                        "config": {"study": "seed_numpy_net", **dataclasses.asdict(cfg)}}
+    where = results.sweep_kwargs(out_dir, "seed_numpy_net", jnp.dtype(dtype).name, cfg)
     sw = restarts.map_over(lambda _key, row, _hp: _all_ways(jax.random.wrap_key_data(row), cfg.lr, cfg.steps, dtype),
                            jax.random.key_data(keys), seed=cfg.seed, outcome=_identity, progress=False, **where)
     return {k: np.asarray(v)[:, 0] for k, v in sw.outcomes.items()}

@@ -25,6 +25,7 @@ so :func:`check_folder` flags a folder whose writing was cut short.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -83,6 +84,16 @@ def staging_folder(results_root: str | Path, name: str, config: Any = None) -> P
         if same:
             _link_tree(published / "sweeps", folder / "sweeps")
     return folder
+
+
+def sweep_kwargs(out_dir: str | Path | None, study: str, part: str, config: Any) -> dict[str, Any]:
+    """The restart engine's keyword arguments that make one of a study's sweeps resumable: its chunks go to
+    ``out_dir/sweeps/<part>``, fingerprinted by the study's name, the part and its whole (dataclass) ``config``, so
+    another setting never loads them; nothing when ``out_dir`` is None."""
+    if out_dir is None:
+        return {}
+    return {"out_dir": Path(out_dir) / "sweeps" / part.replace(" ", "_"),
+            "config": {"study": study, "part": part, **dataclasses.asdict(config)}}
 
 
 def _config_key(config: Any) -> str:

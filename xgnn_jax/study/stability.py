@@ -10,9 +10,10 @@ A verdict "agrees" when every run gives the same word and the same facts.
 ``<results>/stability/full_O<level>/seed<N>/``) and compares its verdicts with the quick runs': does the quick
 setting give the answer the full one does?
 
-A run folder whose summaries were written by the same commit, flags, seed and mode is reused, so an interrupted check
-resumes where it stopped (and ``run-all`` inside it resumes its studies' sweeps). ``--isa AVX2`` caps the instruction set XLA's CPU backend uses
-(``--xla_cpu_max_isa``): an AVX-512 machine then rounds as an AVX2 machine does.
+A run folder whose summaries were written by the same commit, flags, seed and mode is reused, so an interrupted
+check resumes where it stopped (and ``run-all`` inside it resumes its studies' sweeps). ``--isa AVX2`` caps the
+instruction set XLA's CPU backend uses (``--xla_cpu_max_isa``): an AVX-512 machine then rounds as an AVX2 machine
+does.
 
 The table goes to ``<results>/stability/STABILITY.md`` (and ``stability.json``); the report includes it as an
 appendix when it is there.
@@ -176,7 +177,7 @@ def compare(table: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]
         q_words, _, q_moving = _agreement(quick)
         has_full = any(label.startswith("full ") for label in per_run)
         agree = len(words) == 1 and not moving_facts and not missing
-        quick_agree = len(q_words) == 1 and not q_moving and not [m for m in missing if not m.startswith("full ")]
+        quick_agree = len(q_words) == 1 and not q_moving and not any(not m.startswith("full ") for m in missing)
         rows.append({"claim": claim, "study": study, "verdicts": dict(words), "facts": names,
                      "moving_facts": moving_facts, "missing": missing, "agree": agree, "quick_agree": quick_agree,
                      "full_agrees": (agree if quick_agree else None) if has_full else None,

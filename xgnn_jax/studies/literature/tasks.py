@@ -19,6 +19,7 @@ from xgnn_jax.core.mlp import MLP, objective
 from xgnn_jax.core.shortcut import ShortcutMLP
 from xgnn_jax.data import datasets
 from xgnn_jax.engine import fused, restarts, train
+from xgnn_jax.study import results
 
 XOR = datasets.logic_gate("xor")
 DATA = train.Data(XOR.x, XOR.y)
@@ -36,10 +37,7 @@ def train_config(epochs: int, mode: str = "full_batch") -> train.TrainConfig:
 def sweep_dir(cfg: Any, out_dir, part: str) -> dict[str, Any]:
     """The engine's keyword arguments that make one of the study's sweeps resumable: its chunks go to
     ``out_dir/sweeps/<part>`` (nothing when ``out_dir`` is None), fingerprinted by the whole config."""
-    if out_dir is None:
-        return {}
-    return {"out_dir": f"{out_dir}/sweeps/{part.replace(' ', '_')}",
-            "config": {"study": "literature", "part": part, **dataclasses.asdict(cfg)}}
+    return results.sweep_kwargs(out_dir, "literature", part, cfg)
 
 
 def run_and_outcome(model, epochs: int, mode: str = "full_batch", keep: bool = False):
